@@ -1,0 +1,3 @@
+#ifndef X_bulk_H
+#define X_bulk_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef X_config_H
+#define X_config_H
+#endif

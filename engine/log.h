@@ -1,0 +1,3 @@
+#ifndef X_log_H
+#define X_log_H
+#endif

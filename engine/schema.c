@@ -1,0 +1,1 @@
+/* placeholder */ typedef int scimsync_placeholder_t;

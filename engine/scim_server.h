@@ -1,0 +1,3 @@
+#ifndef X_scim_server_H
+#define X_scim_server_H
+#endif

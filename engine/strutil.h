@@ -1,0 +1,3 @@
+#ifndef X_strutil_H
+#define X_strutil_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef X_writer_H
+#define X_writer_H
+#endif

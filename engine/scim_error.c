@@ -6,7 +6,7 @@
 
 #include "scim_error.h"
 
-int scim_error_set(scim_error *err, int status, const char *scim_type,
+int scim_error_set(scim_error *err, int status, const char *stype,
 		   const char *fmt, ...)
 {
 	va_list ap;
@@ -14,7 +14,7 @@ int scim_error_set(scim_error *err, int status, const char *scim_type,
 	if (err == NULL)
 		return -1;
 	err->status = status;
-	err->scim_type = scim_type;
+	err->scim_type = stype;
 	va_start(ap, fmt);
 	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
 	va_end(ap);

@@ -28,7 +28,7 @@ typedef struct scim_error {
 
 /* Fill err (if not NULL) and return -1, so callers can write
  * `return scim_error_set(err, 400, SCIM_ERR_INVALID_PATH, "...");` */
-int scim_error_set(scim_error *err, int status, const char *scim_type,
+int scim_error_set(scim_error *err, int status, const char *stype,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Clear err to "no error" (status 0). */

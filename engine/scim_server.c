@@ -1,1 +1,913 @@
-/* placeholder */ typedef int scimsync_placeholder_t;
+/* scim_server.c - the SCIM HTTP front end: routing, authentication,
+ * discovery documents, replies, worker threads and graceful shutdown. */
+#include "config.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "bulk.h"
+#include "log.h"
+#include "plugin_load.h"
+#include "scim_list.h"
+#include "scim_resource.h"
+#include "scim_server.h"
+#include "strutil.h"
+
+static _Thread_local scim_worker *worker_self;
+
+scim_worker *scim_worker_self(void)
+{
+	return worker_self;
+}
+
+/* ---- Query strings ---- */
+
+static int hexdig(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decode [s, s+len) into a new string ('+' is a space). */
+static char *pct_decode(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len ||
+			    (hi = hexdig((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hexdig((unsigned char)s[i + 2])) < 0) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '+') {
+			*o++ = ' ';
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+int scim_query_parse(scim_query *q, const char *raw)
+{
+	const char *p = raw;
+
+	memset(q, 0, sizeof(*q));
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		const char *end = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		char *name, *value;
+
+		if (end > p) {
+			if (q->n == SCIM_MAX_PARAMS)
+				return -1;
+			name = pct_decode(p, (size_t)((eq ? eq : end) - p));
+			value = eq ? pct_decode(eq + 1, (size_t)(end - eq - 1))
+				   : strdup("");
+			if (name == NULL || value == NULL) {
+				free(name);
+				free(value);
+				return -1;
+			}
+			q->name[q->n] = name;
+			q->value[q->n] = value;
+			q->n++;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+void scim_query_clear(scim_query *q)
+{
+	for (int i = 0; i < q->n; i++) {
+		free(q->name[i]);
+		free(q->value[i]);
+	}
+	q->n = 0;
+}
+
+const char *scim_query_get(const scim_query *q, const char *name,
+			   bool *present)
+{
+	for (int i = 0; i < q->n; i++)
+		if (scim_strcasecmp(q->name[i], name) == 0) {
+			if (present)
+				*present = true;
+			return q->value[i];
+		}
+	if (present)
+		*present = false;
+	return NULL;
+}
+
+/* ---- Replies ---- */
+
+const char *scim_header(evhtp_request_t *req, const char *name)
+{
+	return evhtp_kv_find(req->headers_in, name);
+}
+
+static void add_header(evhtp_request_t *req, const char *k, const char *v)
+{
+	evhtp_headers_add_header(req->headers_out,
+				 evhtp_header_new(k, v, 0, 1));
+}
+
+void scim_reply_text(evhtp_request_t *req, int status, const char *text,
+		     size_t len)
+{
+	if (text) {
+		add_header(req, "Content-Type", SCIM_CONTENT_TYPE);
+		evbuffer_add(req->buffer_out, text, len);
+	}
+	evhtp_send_reply(req, status);
+}
+
+void scim_reply_json(evhtp_request_t *req, int status, json_t *body,
+		     const char *etag, const char *location)
+{
+	char *text = NULL;
+
+	if (etag)
+		add_header(req, "ETag", etag);
+	if (location)
+		add_header(req, "Location", location);
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (text == NULL) {
+			evhtp_send_reply(req, 500);
+			return;
+		}
+	}
+	scim_reply_text(req, status, text, text ? strlen(text) : 0);
+	free(text);
+}
+
+json_t *scim_error_json(const scim_error *err)
+{
+	char status[8];
+	json_t *e;
+
+	snprintf(status, sizeof(status), "%d", err->status ? err->status : 500);
+	e = json_pack("{s:[s],s:s,s:s}", "schemas", SCIM_URN_ERROR, "status",
+		      status, "detail",
+		      err->detail[0] ? err->detail : "internal error");
+	if (err->scim_type)
+		json_object_set_new(e, "scimType", json_string(err->scim_type));
+	return e;
+}
+
+void scim_reply_error(evhtp_request_t *req, const scim_error *err)
+{
+	int status = err->status ? err->status : 500;
+
+	if (status == 401)
+		add_header(req, "WWW-Authenticate", "Bearer realm=\"scim\"");
+	scim_reply_json(req, status, scim_error_json(err), NULL, NULL);
+}
+
+int scim_store_error(scim_error *err, const scimsync_err *serr,
+		     const char *what)
+{
+	switch (serr->code) {
+	case SCIMSYNC_ENOTFOUND:
+		return scim_error_set(err, 404, NULL, "%s not found", what);
+	case SCIMSYNC_ECONFLICT:
+		return scim_error_set(err, 409, SCIM_ERR_UNIQUENESS,
+				      "%s: %s", what, serr->message);
+	case SCIMSYNC_ERETRY:
+		log_msg(LOG_WARN, "store", "%s: %s", what, serr->message);
+		return scim_error_set(err, 503, NULL,
+				      "the store is busy; retry later");
+	default:
+		log_msg(LOG_ERR, "store", "%s: %s", what, serr->message);
+		return scim_error_set(err, 500, NULL, "internal error");
+	}
+}
+
+/* ---- Request bodies ---- */
+
+/* Depth of JSON nesting, scanning bytes (strings skipped): refuses deep
+ * documents before the parser recurses into them. */
+static int json_depth_ok(const char *buf, size_t len, int max_depth)
+{
+	int depth = 0, in_str = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (c == '{' || c == '[') {
+			if (++depth > max_depth)
+				return 0;
+		} else if (c == '}' || c == ']')
+			depth--;
+	}
+	return 1;
+}
+
+json_t *scim_json_parse(const char *buf, size_t len, int max_depth,
+			scim_error *err)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (len == 0) {
+		scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
+			       "the request body is empty");
+		return NULL;
+	}
+	if (!json_depth_ok(buf, len, max_depth)) {
+		scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
+			       "JSON nested deeper than %d levels", max_depth);
+		return NULL;
+	}
+	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
+			       "invalid JSON at line %d column %d: %s",
+			       jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
+			       "the request body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+json_t *scim_body_parse(scim_srv *srv, evhtp_request_t *req, size_t max_len,
+			scim_error *err)
+{
+	size_t len = evbuffer_get_length(req->buffer_in);
+	const char *buf;
+
+	if (len > max_len) {
+		scim_error_set(err, 413, NULL,
+			       "the request body is larger than %zu bytes",
+			       max_len);
+		return NULL;
+	}
+	buf = (const char *)evbuffer_pullup(req->buffer_in, -1);
+	return scim_json_parse(buf, len, srv->cfg->max_json_depth, err);
+}
+
+/* ---- Discovery ---- */
+
+static char *dump_list(json_t *resources)
+{
+	json_t *list = json_pack("{s:[s],s:I,s:I,s:I,s:o}", "schemas",
+				 SCIM_URN_LIST, "totalResults",
+				 (json_int_t)json_array_size(resources),
+				 "itemsPerPage",
+				 (json_int_t)json_array_size(resources),
+				 "startIndex", (json_int_t)1, "Resources",
+				 resources);
+	char *s = json_dumps(list, JSON_COMPACT);
+
+	json_decref(list);
+	return s;
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+
+	for (char *p = d; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static int build_discovery(scim_srv *srv)
+{
+	const scimsync_config *c = srv->cfg;
+	scim_spc_limits lim = {
+		.bulk_max_operations = c->bulk_max_operations,
+		.bulk_max_payload = (long)c->bulk_max_payload,
+		.filter_max_results = c->max_results,
+		.etag = true,
+		.sort = true,
+		.change_password = false,
+	};
+	json_t *spc = scim_spc_to_json(&lim, srv->base_url);
+	json_t *schemas = json_array(), *restypes = json_array();
+	const scim_restype *rts[] = {scim_restype_user(), scim_restype_group()};
+
+	if (spc == NULL)
+		return -1;
+	/* RFC 9865 §4: what pagination the provider offers. */
+	json_object_set_new(
+		spc, "pagination",
+		json_pack("{s:b,s:b,s:s,s:i,s:i}", "cursor", 1, "index", 1,
+			  "defaultPaginationMethod", "index",
+			  "defaultPageSize", c->default_count, "maxPageSize",
+			  c->max_results));
+	srv->spc_text = json_dumps(spc, JSON_COMPACT);
+	json_decref(spc);
+
+	srv->schemas_by_urn = json_object();
+	for (const scim_schema *const *s = scim_schema_all(); *s; s++) {
+		json_t *j = scim_schema_to_json(*s, srv->base_url);
+		char *key = lower_dup((*s)->id);
+		char *text = json_dumps(j, JSON_COMPACT);
+
+		json_object_set_new(srv->schemas_by_urn, key,
+				    json_string(text));
+		json_array_append_new(schemas, j);
+		free(key);
+		free(text);
+	}
+	srv->schemas_text = dump_list(schemas);
+
+	srv->restypes_by_name = json_object();
+	for (size_t i = 0; i < 2; i++) {
+		json_t *j = scim_restype_to_json(rts[i], srv->base_url);
+		char *key = lower_dup(rts[i]->name);
+		char *text = json_dumps(j, JSON_COMPACT);
+
+		json_object_set_new(srv->restypes_by_name, key,
+				    json_string(text));
+		json_array_append_new(restypes, j);
+		free(key);
+		free(text);
+	}
+	srv->restypes_text = dump_list(restypes);
+	return srv->spc_text && srv->schemas_text && srv->restypes_text ? 0
+									 : -1;
+}
+
+static void reply_discovery_item(evhtp_request_t *req, json_t *by_key,
+				 const char *key, const char *what)
+{
+	char *k = lower_dup(key);
+	json_t *v = json_object_get(by_key, k);
+	scim_error err;
+
+	free(k);
+	if (v == NULL) {
+		scim_error_set(&err, 404, NULL, "no such %s", what);
+		scim_reply_error(req, &err);
+		return;
+	}
+	scim_reply_text(req, 200, json_string_value(v),
+			json_string_length(v));
+}
+
+/* ---- Authentication ---- */
+
+/* The tenant the request's bearer token belongs to, or NULL with err. */
+static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
+				scim_error *err)
+{
+	const char *h = scim_header(req, "Authorization");
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	size_t len;
+
+	if (h == NULL || scim_strncasecmp(h, "Bearer ", 7) != 0) {
+		scim_error_set(err, 401, NULL,
+			       "authentication required: send "
+			       "'Authorization: Bearer <token>'");
+		return NULL;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	len = strlen(h);
+	while (len > 0 && h[len - 1] == ' ')
+		len--;
+	SHA256((const unsigned char *)h, len, digest);
+	if (!srv->cfg->has_token ||
+	    CRYPTO_memcmp(digest, srv->cfg->token_hash, sizeof(digest)) != 0) {
+		log_msg(LOG_INFO, "auth", "rejected a bearer token (unknown)");
+		scim_error_set(err, 401, NULL, "invalid bearer token");
+		return NULL;
+	}
+	return srv->cfg->tenant;
+}
+
+/* ---- Routing ---- */
+
+static const char *method_name(htp_method m)
+{
+	switch (m) {
+	case htp_method_GET: return "GET";
+	case htp_method_POST: return "POST";
+	case htp_method_PUT: return "PUT";
+	case htp_method_PATCH: return "PATCH";
+	case htp_method_DELETE: return "DELETE";
+	case htp_method_HEAD: return "HEAD";
+	default: return "OTHER";
+	}
+}
+
+static void reply_status(evhtp_request_t *req, int status,
+			 const char *stype, const char *detail)
+{
+	scim_error err;
+
+	scim_error_set(&err, status, stype, "%s", detail);
+	scim_reply_error(req, &err);
+}
+
+static void route(scim_srv *srv, evhtp_request_t *req)
+{
+	const char *full = req->uri && req->uri->path ? req->uri->path->full
+						      : NULL;
+	htp_method m = evhtp_request_get_method(req);
+	char seg[3][512];
+	int nseg = 0;
+	const char *p;
+	scim_query q;
+	scim_error err;
+	const char *tenant;
+	const scim_restype *rt;
+
+	if (full == NULL || strncmp(full, SCIM_BASE_PATH, 8) != 0 ||
+	    (full[8] != '/' && full[8] != '\0')) {
+		reply_status(req, 404, NULL, "not a SCIM endpoint; the base is "
+					     SCIM_BASE_PATH);
+		return;
+	}
+	/* Split what follows the base into at most 3 decoded segments. */
+	p = full + 8;
+	while (*p) {
+		const char *end;
+		char *dec;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchr(p, '/');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (nseg == 3 || (size_t)(end - p) >= sizeof(seg[0])) {
+			reply_status(req, 404, NULL, "no such endpoint");
+			return;
+		}
+		dec = pct_decode(p, (size_t)(end - p));
+		if (dec == NULL || strlen(dec) >= sizeof(seg[0])) {
+			free(dec);
+			reply_status(req, 400, SCIM_ERR_INVALID_SYNTAX,
+				     "malformed percent-encoding in the path");
+			return;
+		}
+		strcpy(seg[nseg++], dec);
+		free(dec);
+		p = end;
+	}
+	if (scim_query_parse(&q, req->uri ? (const char *)req->uri->query_raw
+					  : NULL) < 0) {
+		scim_query_clear(&q);
+		reply_status(req, 400, SCIM_ERR_INVALID_SYNTAX,
+			     "malformed query string");
+		return;
+	}
+
+	/* Discovery: no token needed. */
+	if (nseg >= 1 && (scim_strcasecmp(seg[0], "ServiceProviderConfig") == 0 ||
+			  scim_strcasecmp(seg[0], "Schemas") == 0 ||
+			  scim_strcasecmp(seg[0], "ResourceTypes") == 0)) {
+		if (m != htp_method_GET && m != htp_method_HEAD)
+			reply_status(req, 405, NULL,
+				     "discovery endpoints are read-only");
+		else if (scim_strcasecmp(seg[0], "ServiceProviderConfig") == 0)
+			nseg == 1 ? scim_reply_text(req, 200, srv->spc_text,
+						    strlen(srv->spc_text))
+				  : reply_status(req, 404, NULL,
+						 "no such endpoint");
+		else if (scim_strcasecmp(seg[0], "Schemas") == 0)
+			nseg == 1 ? scim_reply_text(req, 200, srv->schemas_text,
+						    strlen(srv->schemas_text))
+			: nseg == 2
+				? reply_discovery_item(req, srv->schemas_by_urn,
+						       seg[1], "schema")
+				: reply_status(req, 404, NULL,
+					       "no such endpoint");
+		else
+			nseg == 1 ? scim_reply_text(req, 200,
+						    srv->restypes_text,
+						    strlen(srv->restypes_text))
+			: nseg == 2
+				? reply_discovery_item(req,
+						       srv->restypes_by_name,
+						       seg[1], "resource type")
+				: reply_status(req, 404, NULL,
+					       "no such endpoint");
+		scim_query_clear(&q);
+		return;
+	}
+
+	tenant = authenticate(srv, req, &err);
+	if (tenant == NULL) {
+		scim_reply_error(req, &err);
+		scim_query_clear(&q);
+		return;
+	}
+	if (nseg == 1 && scim_strcasecmp(seg[0], "Bulk") == 0) {
+		if (m == htp_method_POST)
+			scim_handle_bulk(srv, req, tenant);
+		else
+			reply_status(req, 405, NULL, "Bulk takes POST");
+		scim_query_clear(&q);
+		return;
+	}
+	if (nseg == 1 && scim_strcasecmp(seg[0], "Me") == 0) {
+		reply_status(req, 501, NULL, "/Me is not supported");
+		scim_query_clear(&q);
+		return;
+	}
+	rt = nseg >= 1 ? scim_restype_by_endpoint(seg[0]) : NULL;
+	if (rt == NULL || nseg > 2) {
+		reply_status(req, 404, NULL, "no such endpoint");
+		scim_query_clear(&q);
+		return;
+	}
+	if (nseg == 2 && strcmp(seg[1], ".search") == 0) {
+		if (m == htp_method_POST)
+			scim_handle_search(srv, req, tenant, rt);
+		else
+			reply_status(req, 405, NULL, ".search takes POST");
+	} else if (nseg == 1 && (m == htp_method_GET || m == htp_method_HEAD)) {
+		scim_handle_list(srv, req, tenant, rt, &q);
+	} else {
+		scim_handle_resource(srv, req, tenant, rt,
+				     nseg == 2 ? seg[1] : NULL, &q);
+	}
+	scim_query_clear(&q);
+}
+
+static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
+{
+	scim_srv *srv = arg;
+
+	(void)req;
+	atomic_fetch_sub(&srv->inflight, 1);
+	return EVHTP_RES_OK;
+}
+
+static void on_request(evhtp_request_t *req, void *arg)
+{
+	scim_srv *srv = arg;
+
+	atomic_fetch_add(&srv->inflight, 1);
+	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
+			       (evhtp_hook)on_request_fini, srv);
+	if (log_get_level() >= LOG_DEBUG)
+		log_msg(LOG_DEBUG, "http", "%s %s",
+			method_name(evhtp_request_get_method(req)),
+			req->uri && req->uri->path ? req->uri->path->full : "?");
+	route(srv, req);
+}
+
+/* ---- Async writes: pause on the worker, run on the writer, resume ---- */
+
+struct scim_async {
+	writer_job job; /* first: the writer hands us back this pointer */
+	scim_srv *srv;
+	evhtp_request_t *req; /* NULL once the client is gone */
+	struct event *resume;
+	scim_async_run run;
+	scim_async_finish finish;
+	void *arg;
+	int run_rc;
+	int committed;
+};
+
+static evhtp_res async_req_gone(evhtp_request_t *req, void *arg)
+{
+	scim_async *a = arg;
+
+	(void)req;
+	a->req = NULL;
+	atomic_fetch_sub(&a->srv->inflight, 1);
+	return EVHTP_RES_OK;
+}
+
+static int async_job_run(writer_job *job, const scimsync_store_plugin *p,
+			 scimsync_store_conn *c)
+{
+	scim_async *a = (scim_async *)job;
+	int rc = 0;
+
+	a->run(a, p, c, a->arg, &rc);
+	return rc;
+}
+
+static void async_job_done(writer_job *job, int run_rc, int committed)
+{
+	scim_async *a = (scim_async *)job;
+
+	a->run_rc = run_rc;
+	a->committed = committed;
+	/* Back to the worker thread that owns the request. */
+	event_active(a->resume, EV_TIMEOUT, 1);
+}
+
+static void async_resume(evutil_socket_t fd, short what, void *arg)
+{
+	scim_async *a = arg;
+	evhtp_request_t *req = a->req;
+
+	(void)fd;
+	(void)what;
+	if (req) {
+		/* The reply is sent now; the fini hook must not touch a. */
+		evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
+				       (evhtp_hook)on_request_fini, a->srv);
+		a->finish(req, a->run_rc, a->committed, a->arg);
+		evhtp_request_resume(req);
+	} else {
+		a->finish(NULL, a->run_rc, a->committed, a->arg);
+	}
+	event_free(a->resume);
+	free(a);
+}
+
+void scim_async_submit(scim_srv *srv, evhtp_request_t *req,
+		       scim_async_run run, scim_async_finish finish, void *arg)
+{
+	scim_worker *w = scim_worker_self();
+	scim_async *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || w == NULL) {
+		free(a);
+		finish(req, -1, 0, arg);
+		return;
+	}
+	a->srv = srv;
+	a->req = req;
+	a->run = run;
+	a->finish = finish;
+	a->arg = arg;
+	a->job.run = async_job_run;
+	a->job.done = async_job_done;
+	a->resume = event_new(w->base, -1, 0, async_resume, a);
+	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
+			       (evhtp_hook)async_req_gone, a);
+	evhtp_request_pause(req);
+	writer_submit(srv->writer, &a->job);
+}
+
+/* ---- Workers ---- */
+
+static void worker_init(evhtp_t *htp, evthr_t *thr, void *arg)
+{
+	scim_srv *srv = arg;
+	scim_worker *w = calloc(1, sizeof(*w));
+	scimsync_err serr = {0};
+
+	(void)htp;
+	w->srv = srv;
+	w->base = evthr_get_base(thr);
+	if (srv->sp->conn_open(&w->reader, srv->store, 0, &serr) != 0) {
+		log_msg(LOG_ERR, "store", "cannot open a read connection: %s",
+			serr.message);
+		abort();
+	}
+	worker_self = w;
+}
+
+static void worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
+{
+	scim_srv *srv = arg;
+	scim_worker *w = worker_self;
+
+	(void)htp;
+	(void)thr;
+	if (w) {
+		srv->sp->conn_close(w->reader);
+		free(w);
+		worker_self = NULL;
+	}
+}
+
+/* ---- Lifecycle ---- */
+
+static void host_log(int level, const char *plugin, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, plugin, fmt, ap);
+	va_end(ap);
+}
+
+static const scimsync_host host_services = {
+	.struct_size = sizeof(scimsync_host),
+	.log = host_log,
+};
+
+int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
+		   size_t errlen)
+{
+	scim_srv *srv = calloc(1, sizeof(*srv));
+	scimsync_err serr = {0};
+	char buf[512];
+
+	*out = NULL;
+	if (srv == NULL)
+		return -1;
+	srv->cfg = cfg;
+	if (cfg->base_url) {
+		srv->base_url = strdup(cfg->base_url);
+		size_t l = strlen(srv->base_url);
+		while (l > 0 && srv->base_url[l - 1] == '/')
+			srv->base_url[--l] = '\0';
+	} else {
+		snprintf(buf, sizeof(buf), "%s://%s:%d%s",
+			 cfg->tls_cert ? "https" : "http", cfg->listen_address,
+			 cfg->port, SCIM_BASE_PATH);
+		srv->base_url = strdup(buf);
+	}
+	if (build_discovery(srv) < 0) {
+		snprintf(errbuf, errlen, "cannot build discovery documents");
+		goto fail;
+	}
+	if (plugin_load_store(&srv->sp, &srv->plugin_handle, cfg->store_plugin,
+			      cfg->plugin_dir, errbuf, errlen) < 0)
+		goto fail;
+	if (srv->sp->open(&srv->store, &host_services, cfg->store_options,
+			  &serr) != 0) {
+		snprintf(errbuf, errlen, "store plugin '%s': open failed: %s",
+			 cfg->store_plugin, serr.message);
+		goto fail;
+	}
+	if (writer_start(&srv->writer, srv->sp, srv->store, cfg->write_batch,
+			 errbuf, errlen) < 0)
+		goto fail;
+
+	evthread_use_pthreads();
+	srv->base = event_base_new();
+	srv->htp = evhtp_new(srv->base, NULL);
+	if (srv->htp == NULL) {
+		snprintf(errbuf, errlen, "cannot create the HTTP server");
+		goto fail;
+	}
+	evhtp_set_max_body_size(srv->htp,
+				cfg->max_body_bytes > cfg->bulk_max_payload
+					? cfg->max_body_bytes
+					: cfg->bulk_max_payload);
+	if (cfg->tls_cert) {
+		evhtp_ssl_cfg_t ssl = {0};
+
+		ssl.pemfile = cfg->tls_cert;
+		ssl.privfile = cfg->tls_key;
+		ssl.ssl_opts = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+			       SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+		ssl.scache_type = evhtp_ssl_scache_type_internal;
+		ssl.scache_timeout = 1024;
+		if (evhtp_ssl_init(srv->htp, &ssl) != 0) {
+			snprintf(errbuf, errlen,
+				 "TLS: cannot load certificate '%s' or key '%s'",
+				 cfg->tls_cert, cfg->tls_key);
+			goto fail;
+		}
+	}
+	evhtp_set_gencb(srv->htp, on_request, srv);
+	if (evhtp_use_threads_wexit(srv->htp, worker_init, worker_exit,
+				    cfg->threads, srv) != 0) {
+		snprintf(errbuf, errlen, "cannot start worker threads");
+		goto fail;
+	}
+	if (evhtp_bind_socket(srv->htp, cfg->listen_address,
+			      (uint16_t)cfg->port, cfg->backlog) != 0) {
+		snprintf(errbuf, errlen, "cannot listen on %s:%d: %m",
+			 cfg->listen_address, cfg->port);
+		goto fail;
+	}
+	log_msg(LOG_INFO, "http", "listening on %s://%s:%d (%d worker threads); "
+				  "SCIM base %s",
+		cfg->tls_cert ? "https" : "http", cfg->listen_address,
+		cfg->port, cfg->threads, srv->base_url);
+	*out = srv;
+	return 0;
+fail:
+	scim_srv_free(srv);
+	return -1;
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg);
+
+typedef struct drain_state {
+	scim_srv *srv;
+	struct event *tick;
+	int ticks_left;
+} drain_state;
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	drain_state *d = arg;
+	int n = atomic_load(&d->srv->inflight);
+
+	(void)fd;
+	(void)what;
+	if (n <= 0 || --d->ticks_left <= 0) {
+		if (n > 0)
+			log_msg(LOG_WARN, "http",
+				"%d requests still in flight after the "
+				"shutdown deadline",
+				n);
+		event_base_loopexit(d->srv->base, NULL);
+		return;
+	}
+	struct timeval tv = {0, 20000};
+	evtimer_add(d->tick, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	drain_state *d = arg;
+	struct timeval tv = {0, 0};
+
+	(void)what;
+	if (atomic_exchange(&d->srv->stopping, true))
+		return;
+	log_msg(LOG_INFO, "http",
+		"%s: no longer accepting; finishing in-flight requests",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	evhtp_unbind_socket(d->srv->htp);
+	/* Wait for in-flight requests, polling with a 30 s deadline. */
+	d->ticks_left = 1500;
+	evtimer_add(d->tick, &tv);
+}
+
+int scim_srv_run(scim_srv *srv)
+{
+	drain_state d = {.srv = srv};
+	struct event *sigterm, *sigint;
+
+	d.tick = evtimer_new(srv->base, on_drain_tick, &d);
+	sigterm = evsignal_new(srv->base, SIGTERM, on_signal, &d);
+	sigint = evsignal_new(srv->base, SIGINT, on_signal, &d);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	event_base_dispatch(srv->base);
+	event_free(sigterm);
+	event_free(sigint);
+	event_free(d.tick);
+	log_msg(LOG_INFO, "http", "stopped");
+	return 0;
+}
+
+void scim_srv_free(scim_srv *srv)
+{
+	if (srv == NULL)
+		return;
+	/* Drain queued writes first: their completions are delivered to
+	 * the worker threads, which must still exist. */
+	if (srv->writer)
+		writer_stop(srv->writer);
+	if (srv->htp) {
+		evhtp_unbind_socket(srv->htp);
+		evhtp_free(srv->htp); /* stops and joins the worker threads */
+	}
+	if (srv->store)
+		srv->sp->close(srv->store);
+	if (srv->plugin_handle)
+		plugin_unload(srv->plugin_handle);
+	if (srv->base)
+		event_base_free(srv->base);
+	free(srv->base_url);
+	free(srv->spc_text);
+	free(srv->schemas_text);
+	free(srv->restypes_text);
+	json_decref(srv->schemas_by_urn);
+	json_decref(srv->restypes_by_name);
+	free(srv);
+}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Build from scratch and run every test: the Check unit suites and the
+# HTTP-level tests against a real scimsyncd, once in a normal build with
+# -Werror and once under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then `make distcheck`.
+#
+#   sh contrib/run-tests.sh          (after contrib/deps.sh)
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+
+run_build() {
+	name=$1
+	shift
+	dir="$top/build-$name"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	echo "== $name: configure $*"
+	(cd "$dir" && "$top/configure" --quiet --enable-werror "$@")
+	echo "== $name: make"
+	make -C "$dir" -j"$jobs" >/dev/null
+	echo "== $name: make check"
+	if ! make -C "$dir" -j"$jobs" check; then
+		for f in $(find "$dir/tests" -name '*.log'); do
+			echo "---- $f"
+			tail -n 60 "$f"
+		done
+		exit 1
+	fi
+}
+
+run_build plain
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_build sanitize --enable-asan --enable-ubsan CFLAGS="-O1 -g"
+
+if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+	echo "== distcheck"
+	make -C "$top/build-plain" distcheck >/dev/null
+	echo "distcheck: OK"
+fi
+echo "all tests passed"

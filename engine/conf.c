@@ -1,0 +1,364 @@
+/* conf.c - scimsyncd's configuration file. */
+#include "config.h"
+#include "conf.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "yaml_json.h"
+
+#ifndef SCIMSYNC_PLUGINDIR
+#define SCIMSYNC_PLUGINDIR "/usr/local/lib/scimsync"
+#endif
+
+typedef struct cfg_ctx {
+	const char *name;
+	char *errbuf;
+	size_t errlen;
+} cfg_ctx;
+
+static int cfg_fail(cfg_ctx *cx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int cfg_fail(cfg_ctx *cx, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(cx->errbuf, cx->errlen, "%s: ", cx->name);
+
+	if (n < 0 || (size_t)n >= cx->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(cx->errbuf + n, cx->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Refuse keys of obj not in allowed (NULL-terminated). */
+static int cfg_known_keys(cfg_ctx *cx, const json_t *obj, const char *where,
+			  const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		int ok = 0;
+
+		for (const char *const *a = allowed; *a; a++)
+			if (strcmp(*a, key) == 0)
+				ok = 1;
+		if (!ok)
+			return cfg_fail(cx, "unknown key '%s%s%s'", where,
+					*where ? "." : "", key);
+	}
+	return 0;
+}
+
+static int cfg_section(cfg_ctx *cx, const json_t *root, const char *name,
+		       const json_t **out)
+{
+	const json_t *v = json_object_get(root, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return cfg_fail(cx, "'%s' must be a mapping", name);
+	*out = v;
+	return 0;
+}
+
+static int cfg_str(cfg_ctx *cx, const json_t *sec, const char *secname,
+		   const char *key, char **out)
+{
+	const json_t *v = sec ? json_object_get(sec, key) : NULL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return cfg_fail(cx, "'%s.%s' must be a string", secname, key);
+	free(*out);
+	*out = strdup(json_string_value(v));
+	return 0;
+}
+
+static int cfg_int(cfg_ctx *cx, const json_t *sec, const char *secname,
+		   const char *key, long long min, long long max,
+		   long long *out)
+{
+	const json_t *v = sec ? json_object_get(sec, key) : NULL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return cfg_fail(cx, "'%s.%s' must be an integer from %lld to %lld",
+				secname, key, min, max);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void conf_defaults(scimsync_config *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	c->listen_address = strdup("127.0.0.1");
+	c->port = 8080;
+	c->threads = ncpu > 0 ? (int)ncpu : 2;
+	c->backlog = 1024;
+	c->log_level = LOG_INFO;
+	c->store_plugin = strdup("sqlite");
+	c->plugin_dir = strdup(SCIMSYNC_PLUGINDIR);
+	c->max_body_bytes = 1 << 20;
+	c->max_json_depth = 64;
+	c->max_filter_length = 4096;
+	c->max_results = 1000;
+	c->default_count = 100;
+	c->bulk_max_operations = 1000;
+	c->bulk_max_payload = 1 << 20;
+	c->write_batch = 256;
+	c->tenant = strdup("default");
+}
+
+static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
+			    const json_t *root)
+{
+	static const char *const top_keys[] = {
+		"listen", "base_url", "log_level", "store", "limits", "auth",
+		NULL};
+	static const char *const listen_keys[] = {"address", "port", "threads",
+						  "backlog", "tls", NULL};
+	static const char *const tls_keys[] = {"cert", "key", NULL};
+	static const char *const store_keys[] = {"plugin", "plugin_dir",
+						 "options", NULL};
+	static const char *const limit_keys[] = {
+		"max_body_bytes", "max_json_depth", "max_filter_length",
+		"max_results", "default_count", "bulk_max_operations",
+		"bulk_max_payload", "write_batch", NULL};
+	static const char *const auth_keys[] = {"tenant", "token_sha256", NULL};
+	const json_t *listen, *tls, *store, *limits, *auth, *opts, *v;
+	char *level = NULL, *hash = NULL;
+	long long n;
+
+	if (!json_is_object(root))
+		return cfg_fail(cx, "the top level must be a mapping");
+	if (cfg_known_keys(cx, root, "", top_keys) < 0 ||
+	    cfg_section(cx, root, "listen", &listen) < 0 ||
+	    cfg_section(cx, root, "store", &store) < 0 ||
+	    cfg_section(cx, root, "limits", &limits) < 0 ||
+	    cfg_section(cx, root, "auth", &auth) < 0)
+		return -1;
+	if (listen && (cfg_known_keys(cx, listen, "listen", listen_keys) < 0 ||
+		       cfg_section(cx, listen, "tls", &tls) < 0))
+		return -1;
+	if (!listen)
+		tls = NULL;
+	if ((tls && cfg_known_keys(cx, tls, "listen.tls", tls_keys) < 0) ||
+	    (store && cfg_known_keys(cx, store, "store", store_keys) < 0) ||
+	    (limits && cfg_known_keys(cx, limits, "limits", limit_keys) < 0) ||
+	    (auth && cfg_known_keys(cx, auth, "auth", auth_keys) < 0))
+		return -1;
+
+	if (cfg_str(cx, listen, "listen", "address", &c->listen_address) < 0 ||
+	    cfg_str(cx, tls, "listen.tls", "cert", &c->tls_cert) < 0 ||
+	    cfg_str(cx, tls, "listen.tls", "key", &c->tls_key) < 0 ||
+	    cfg_str(cx, root, "", "base_url", &c->base_url) < 0 ||
+	    cfg_str(cx, root, "", "log_level", &level) < 0 ||
+	    cfg_str(cx, store, "store", "plugin", &c->store_plugin) < 0 ||
+	    cfg_str(cx, store, "store", "plugin_dir", &c->plugin_dir) < 0 ||
+	    cfg_str(cx, auth, "auth", "tenant", &c->tenant) < 0 ||
+	    cfg_str(cx, auth, "auth", "token_sha256", &hash) < 0)
+		goto fail;
+
+#define INT_OPT(sec, secname, key, min, max, field)                          \
+	do {                                                                  \
+		n = (long long)(field);                                       \
+		if (cfg_int(cx, sec, secname, key, min, max, &n) < 0)         \
+			goto fail;                                            \
+		(field) = n;                                                  \
+	} while (0)
+	INT_OPT(listen, "listen", "port", 0, 65535, c->port);
+	INT_OPT(listen, "listen", "threads", 1, 256, c->threads);
+	INT_OPT(listen, "listen", "backlog", 1, 65535, c->backlog);
+	INT_OPT(limits, "limits", "max_body_bytes", 1024, 1LL << 30,
+		c->max_body_bytes);
+	INT_OPT(limits, "limits", "max_json_depth", 4, 1000, c->max_json_depth);
+	INT_OPT(limits, "limits", "max_filter_length", 16, 1 << 20,
+		c->max_filter_length);
+	INT_OPT(limits, "limits", "max_results", 1, 1000000, c->max_results);
+	INT_OPT(limits, "limits", "default_count", 1, 1000000,
+		c->default_count);
+	INT_OPT(limits, "limits", "bulk_max_operations", 1, 100000,
+		c->bulk_max_operations);
+	INT_OPT(limits, "limits", "bulk_max_payload", 1024, 1LL << 30,
+		c->bulk_max_payload);
+	INT_OPT(limits, "limits", "write_batch", 1, 100000, c->write_batch);
+#undef INT_OPT
+	if (c->default_count > c->max_results)
+		c->default_count = c->max_results;
+
+	if (level) {
+		c->log_level = log_level_parse(level);
+		if (c->log_level < 0) {
+			cfg_fail(cx, "'log_level' must be error, warn, info or debug");
+			goto fail;
+		}
+	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		cfg_fail(cx, "'listen.tls' needs both 'cert' and 'key'");
+		goto fail;
+	}
+	if (hash) {
+		if (strlen(hash) != 64) {
+			cfg_fail(cx, "'auth.token_sha256' must be 64 hex digits");
+			goto fail;
+		}
+		for (int i = 0; i < 32; i++) {
+			int hi = hexval(hash[2 * i]), lo = hexval(hash[2 * i + 1]);
+
+			if (hi < 0 || lo < 0) {
+				cfg_fail(cx, "'auth.token_sha256' must be 64 hex digits");
+				goto fail;
+			}
+			c->token_hash[i] = (unsigned char)(hi << 4 | lo);
+		}
+		c->has_token = true;
+	}
+
+	opts = store ? json_object_get(store, "options") : NULL;
+	if (opts && !json_is_null(opts) && !json_is_object(opts)) {
+		cfg_fail(cx, "'store.options' must be a mapping");
+		goto fail;
+	}
+	{
+		size_t i = 0, count = opts ? json_object_size(opts) : 0;
+		const char *key;
+
+		c->store_options = calloc(count + 1, sizeof(*c->store_options));
+		if (c->store_options == NULL)
+			goto fail;
+		if (opts) {
+			json_object_foreach((json_t *)opts, key, v) {
+				char buf[64];
+				const char *s = buf;
+
+				if (json_is_string(v))
+					s = json_string_value(v);
+				else if (json_is_integer(v))
+					snprintf(buf, sizeof(buf), "%lld",
+						 (long long)json_integer_value(v));
+				else if (json_is_boolean(v))
+					s = json_is_true(v) ? "true" : "false";
+				else {
+					cfg_fail(cx, "'store.options.%s' must be a scalar",
+						 key);
+					goto fail;
+				}
+				c->store_options[i].key = strdup(key);
+				c->store_options[i].value = strdup(s);
+				i++;
+			}
+		}
+	}
+	free(level);
+	free(hash);
+	return 0;
+fail:
+	free(level);
+	free(hash);
+	return -1;
+}
+
+int conf_load_string(scimsync_config **out, const char *text,
+		       const char *name, char *errbuf, size_t errlen)
+{
+	cfg_ctx cx = {name ? name : "<config>", errbuf, errlen};
+	scimsync_config *c;
+	json_t *root;
+
+	*out = NULL;
+	if (yaml_to_json(&root, text, strlen(text), cx.name, errbuf, errlen) < 0)
+		return -1;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		json_decref(root);
+		return cfg_fail(&cx, "out of memory");
+	}
+	conf_defaults(c);
+	if (conf_from_json(c, &cx, root) < 0) {
+		json_decref(root);
+		conf_free(c);
+		return -1;
+	}
+	json_decref(root);
+	*out = c;
+	return 0;
+}
+
+int conf_load_file(scimsync_config **out, const char *path, char *errbuf,
+		     size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+	int rc;
+
+	*out = NULL;
+	if (f == NULL) {
+		snprintf(errbuf, errlen, "%s: cannot open: %m", path);
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    len > (1 << 20) || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		snprintf(errbuf, errlen, "%s: unreadable or larger than 1 MiB",
+			 path);
+		return -1;
+	}
+	buf = malloc((size_t)len + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		fclose(f);
+		snprintf(errbuf, errlen, "%s: read error", path);
+		return -1;
+	}
+	buf[len] = '\0';
+	fclose(f);
+	rc = conf_load_string(out, buf, path, errbuf, errlen);
+	free(buf);
+	return rc;
+}
+
+void conf_free(scimsync_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->listen_address);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->base_url);
+	free(c->store_plugin);
+	free(c->plugin_dir);
+	if (c->store_options) {
+		for (scimsync_option *o = c->store_options; o->key; o++) {
+			free((char *)o->key);
+			free((char *)o->value);
+		}
+		free(c->store_options);
+	}
+	free(c->tenant);
+	free(c);
+}

@@ -1,3 +1,0 @@
-#ifndef X_config_H
-#define X_config_H
-#endif

@@ -4,10 +4,13 @@
 # -Werror and once under AddressSanitizer + UndefinedBehaviorSanitizer,
 # then `make distcheck`.
 #
-#   sh contrib/run-tests.sh          (after contrib/deps.sh)
+#   sh contrib/run-tests.sh
+#
+# Installs the Debian packages first (contrib/deps.sh; SKIP_DEPS=1 skips).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+[ "${SKIP_DEPS:-0}" = 1 ] || sh contrib/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1 || ./autogen.sh

@@ -38,10 +38,13 @@ void scim_member_delta_clear(scim_member_delta *d);
  * res may be partly modified, so pass a copy). members: for groups, where
  * member operations go (must be initialised); NULL to patch a members
  * array inside res like any attribute. Errors: 400 invalidSyntax (bad
- * body or op), invalidPath (bad path), noTarget (remove with a filter
- * that matches nothing, or on an attribute that is absent when a filter
- * is given), mutability (readOnly or, once set, immutable attributes),
- * invalidValue (wrong type). */
+ * body or op), invalidPath (bad path), noTarget (remove without a path;
+ * add/replace through a value filter that matches nothing and cannot be
+ * turned into a new element), mutability (readOnly or, once set,
+ * immutable attributes), invalidFilter (member filters other than
+ * `value eq`), invalidValue (wrong type). Removing something already
+ * absent succeeds: IdPs retry, and the end state is what they asked for.
+ * On error the delta may be partly filled too: discard both. */
 int scim_patch_apply(const scim_restype *rt, json_t *res, const json_t *body,
 		     scim_member_delta *members, scim_error *err);
 

@@ -373,7 +373,7 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 	scim_error err;
 	size_t i;
 
-	if (len > cfg->bulk_max_payload) {
+	if (scim_body_check_size(req, cfg->bulk_max_payload, &err) < 0) {
 		scim_error_set(&err, 413, NULL,
 			       "the Bulk request is larger than maxPayloadSize "
 			       "(%zu bytes)",

@@ -227,6 +227,13 @@ static bool etag_matches(const char *if_match, int64_t version)
 	return false;
 }
 
+static int exists_cb(const scimsync_resource *r, void *payload)
+{
+	(void)r;
+	(void)payload;
+	return 0;
+}
+
 /* Pull the members array out of a group body, validating each entry and
  * checking that each member exists in the tenant (before any write).
  * *out: new array of {"value","type"} objects. */
@@ -262,11 +269,11 @@ static int take_members(json_t **out, json_t *res, const scim_op *op,
 					      SCIM_ERR_INVALID_VALUE,
 					      "a group cannot be its own member");
 		}
-		rc = p->get(c, op->tenant, SCIMSYNC_RES_USER, v, NULL, NULL,
-			    &serr);
+		rc = p->get(c, op->tenant, SCIMSYNC_RES_USER, v, exists_cb,
+			    NULL, &serr);
 		if (rc == SCIMSYNC_ENOTFOUND)
-			rc = p->get(c, op->tenant, SCIMSYNC_RES_GROUP, v, NULL,
-				    NULL, &serr);
+			rc = p->get(c, op->tenant, SCIMSYNC_RES_GROUP, v,
+				    exists_cb, NULL, &serr);
 		if (rc == SCIMSYNC_ENOTFOUND) {
 			json_decref(members);
 			return scim_error_set((scim_error *)&op->err, 400,

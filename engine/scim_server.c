@@ -270,18 +270,74 @@ json_t *scim_json_parse(const char *buf, size_t len, int max_depth,
 	return v;
 }
 
+#define TOO_LARGE_MARK "X-Scimsync-Body-Discarded"
+
+/* The largest body any endpoint accepts. */
+static size_t body_cap(const scim_srv *srv)
+{
+	return srv->cfg->max_body_bytes > srv->cfg->bulk_max_payload
+		       ? srv->cfg->max_body_bytes
+		       : srv->cfg->bulk_max_payload;
+}
+
+/* Bodies over the cap are read and thrown away rather than stored, so the
+ * handler can still answer 413 with a SCIM error (libevhtp's own limit
+ * drops the connection without a reply). */
+static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf,
+			 void *arg)
+{
+	scim_srv *srv = arg;
+	size_t have = evbuffer_get_length(req->buffer_in);
+	size_t len = evbuffer_get_length(buf);
+
+	if (have + len > body_cap(srv) ||
+	    evhtp_kv_find(req->headers_in, TOO_LARGE_MARK) != NULL) {
+		if (evhtp_kv_find(req->headers_in, TOO_LARGE_MARK) == NULL)
+			evhtp_headers_add_header(
+				req->headers_in,
+				evhtp_header_new(TOO_LARGE_MARK, "1", 0, 0));
+		evbuffer_drain(req->buffer_in, have);
+		evbuffer_drain(buf, len);
+	}
+	return EVHTP_RES_OK;
+}
+
+static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
+{
+	evhtp_connection_set_hook(conn, evhtp_hook_on_read, (evhtp_hook)on_body,
+				  arg);
+	return EVHTP_RES_OK;
+}
+
+/* Was the body of req larger than max_len (even if discarded)? */
+static bool body_too_large(evhtp_request_t *req, size_t max_len)
+{
+	const char *cl = scim_header(req, "Content-Length");
+
+	return evhtp_kv_find(req->headers_in, TOO_LARGE_MARK) != NULL ||
+	       evbuffer_get_length(req->buffer_in) > max_len ||
+	       (cl && strtoull(cl, NULL, 10) > max_len);
+}
+
+int scim_body_check_size(evhtp_request_t *req, size_t max_len,
+			 scim_error *err)
+{
+	if (body_too_large(req, max_len))
+		return scim_error_set(err, 413, NULL,
+				      "the request body is larger than %zu "
+				      "bytes",
+				      max_len);
+	return 0;
+}
+
 json_t *scim_body_parse(scim_srv *srv, evhtp_request_t *req, size_t max_len,
 			scim_error *err)
 {
 	size_t len = evbuffer_get_length(req->buffer_in);
 	const char *buf;
 
-	if (len > max_len) {
-		scim_error_set(err, 413, NULL,
-			       "the request body is larger than %zu bytes",
-			       max_len);
+	if (scim_body_check_size(req, max_len, err) < 0)
 		return NULL;
-	}
 	buf = (const char *)evbuffer_pullup(req->buffer_in, -1);
 	return scim_json_parse(buf, len, srv->cfg->max_json_depth, err);
 }
@@ -778,10 +834,7 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 		snprintf(errbuf, errlen, "cannot create the HTTP server");
 		goto fail;
 	}
-	evhtp_set_max_body_size(srv->htp,
-				cfg->max_body_bytes > cfg->bulk_max_payload
-					? cfg->max_body_bytes
-					: cfg->bulk_max_payload);
+	evhtp_set_post_accept_cb(srv->htp, on_accept, srv);
 	if (cfg->tls_cert) {
 		evhtp_ssl_cfg_t ssl = {0};
 

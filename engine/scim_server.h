@@ -88,6 +88,9 @@ json_t *scim_error_json(const scim_error *err);
  * (size, depth, UTF-8). Returns a new reference or NULL with err set. */
 json_t *scim_body_parse(scim_srv *srv, evhtp_request_t *req, size_t max_len,
 			scim_error *err);
+/* -1 with err = 413 if req's body was larger than max_len. */
+int scim_body_check_size(evhtp_request_t *req, size_t max_len,
+			 scim_error *err);
 /* Same for a buffer. */
 json_t *scim_json_parse(const char *buf, size_t len, int max_depth,
 			scim_error *err);

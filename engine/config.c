@@ -1,1 +1,0 @@
-/* placeholder */ typedef int scimsync_placeholder_t;

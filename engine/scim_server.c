@@ -701,6 +701,13 @@ static void async_resume(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!a->committed) {
+		char why[256];
+
+		writer_last_error(a->srv->writer, why, sizeof(why));
+		log_msg(LOG_ERR, "store", "a write batch did not commit: %s",
+			why[0] ? why : "(no detail)");
+	}
 	if (req) {
 		/* The reply is sent now; the fini hook must not touch a. */
 		evhtp_request_set_hook(req, evhtp_hook_on_request_fini,

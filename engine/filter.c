@@ -420,6 +420,7 @@ static int resolve(struct parser *p, const struct apath *ap, scim_filter *n)
 				goto oom;
 		}
 		n->sub = name;
+		name = NULL;
 		if (p->parent_name != NULL &&
 		    (n->name = dup_s(p->parent_name)) == NULL)
 			goto oom;
@@ -442,6 +443,7 @@ static int resolve(struct parser *p, const struct apath *ap, scim_filter *n)
 			goto oom;
 	}
 	n->name = name;
+	name = NULL;
 	if (sch != NULL) {
 		n->ext = is_extension(p->rt, sch);
 		if ((n->urn = dup_s(sch->id)) == NULL)
@@ -473,8 +475,7 @@ static int resolve(struct parser *p, const struct apath *ap, scim_filter *n)
 	}
 	return 0;
 oom:
-	if (n->name != name)
-		free(name);
+	free(name); /* NULL once owned by n */
 	poom(p);
 	return -1;
 }
@@ -514,19 +515,34 @@ static size_t number_len(const char *s)
 	return i;
 }
 
-/* Decode n bytes of s, a JSON number, to a new json_t (integer or real);
- * integers too large for json_int_t become reals. */
-static json_t *number_decode(const char *s, size_t n)
+/* Decode n bytes of s, a JSON number (as scanned by number_len), into
+ * *out (new reference): an integer, or a real when the integer doesn't fit
+ * json_int_t. Returns 0, -1 if it doesn't fit a double either, -2 if out
+ * of memory. */
+static int number_decode(const char *s, size_t n, json_t **out)
 {
-	json_t *j = json_loadb(s, n, JSON_DECODE_ANY, NULL);
-	char buf[64];
+	json_error_t jerr;
+	char *buf;
 
-	if (j != NULL || n + 3 > sizeof(buf))
-		return j;
-	/* Integer overflow: read it again as a real. */
+	*out = json_loadb(s, n, JSON_DECODE_ANY, &jerr);
+	if (*out != NULL)
+		return 0;
+	if (json_error_code(&jerr) == json_error_out_of_memory)
+		return -2;
+	if (memchr(s, '.', n) != NULL || memchr(s, 'e', n) != NULL ||
+	    memchr(s, 'E', n) != NULL)
+		return -1; /* a real that overflows */
+	/* an integer that overflows: read it again as a real */
+	buf = malloc(n + 3);
+	if (buf == NULL)
+		return -2;
 	memcpy(buf, s, n);
 	memcpy(buf + n, "e0", 3);
-	return json_loadb(buf, n + 2, JSON_DECODE_ANY, NULL);
+	*out = json_loadb(buf, n + 2, JSON_DECODE_ANY, &jerr);
+	free(buf);
+	if (*out != NULL)
+		return 0;
+	return json_error_code(&jerr) == json_error_out_of_memory ? -2 : -1;
 }
 
 static void lit_set_num(struct flit *l, const json_t *j)
@@ -543,6 +559,7 @@ static int parse_value(struct parser *p, struct flit *l)
 {
 	size_t start = p->pos, n;
 	const char *s = p->s;
+	int rc;
 
 	if (s[start] == '"') {
 		size_t i = start + 1;
@@ -572,6 +589,11 @@ static int parse_value(struct parser *p, struct flit *l)
 		}
 		l->json = json_loadb(s + start, i + 1 - start,
 				     JSON_DECODE_ANY, &jerr);
+		if (l->json == NULL &&
+		    json_error_code(&jerr) == json_error_out_of_memory) {
+			poom(p);
+			return -1;
+		}
 		if (l->json == NULL || !json_is_string(l->json)) {
 			perr(p, start, "invalid string value");
 			return -1;
@@ -586,9 +608,14 @@ static int parse_value(struct parser *p, struct flit *l)
 		l->has_time = scim_time_parse(l->text, &l->time_ms) == 0;
 		n = number_len(l->text);
 		if (n > 0 && n == strlen(l->text)) {
-			json_t *num = number_decode(l->text, n);
+			json_t *num;
 
-			if (num != NULL)
+			rc = number_decode(l->text, n, &num);
+			if (rc == -2) {
+				poom(p);
+				return -1;
+			}
+			if (rc == 0)
 				lit_set_num(l, num);
 			json_decref(num);
 		}
@@ -601,13 +628,14 @@ static int parse_value(struct parser *p, struct flit *l)
 			perr(p, start, "invalid number");
 			return -1;
 		}
-		l->json = number_decode(s + start, n);
+		rc = number_decode(s + start, n, &l->json);
 		l->raw = dup_n(s + start, n);
-		if (l->json == NULL || l->raw == NULL) {
-			if (l->raw == NULL)
-				poom(p);
-			else
-				perr(p, start, "invalid number");
+		if (rc == -2 || l->raw == NULL) {
+			poom(p);
+			return -1;
+		}
+		if (rc < 0) {
+			perr(p, start, "number out of range");
 			return -1;
 		}
 		l->kind = LIT_NUMBER;
@@ -1044,8 +1072,7 @@ static bool cmp_number(const json_t *v, const struct flit *l,
 		const char *s = json_string_value(v);
 		size_t n = number_len(s);
 
-		if (n == 0 || n != strlen(s) ||
-		    (tmp = number_decode(s, n)) == NULL)
+		if (n == 0 || n != strlen(s) || number_decode(s, n, &tmp) < 0)
 			return false;
 		v = tmp;
 	}

@@ -10,7 +10,10 @@
  * strings compare bytes, others compare case-insensitively; dateTime
  * compares as instants; integer/decimal as numbers; boolean only eq/ne.
  * A comparison on a multi-valued attribute matches if any value matches.
- * Unknown attributes never match (and `pr` on them is false). */
+ * An attribute the schemas do not define is compared by JSON type (strings
+ * case-insensitively) when the resource has it, and never matches when it
+ * does not. `ne` is "not eq" (so it matches an absent attribute);
+ * `attr eq null` means absent. */
 #ifndef SCIMSYNC_FILTER_H
 #define SCIMSYNC_FILTER_H
 

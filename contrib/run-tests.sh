@@ -2,7 +2,7 @@
 # Build from scratch and run every test: the Check unit suites and the
 # HTTP-level tests against a real scimsyncd, once in a normal build with
 # -Werror and once under AddressSanitizer + UndefinedBehaviorSanitizer,
-# then `make distcheck`.
+# then the fuzz targets for a bounded time, then `make distcheck`.
 #
 #   sh contrib/run-tests.sh
 #
@@ -39,6 +39,12 @@ run_build plain
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_build sanitize --enable-asan --enable-ubsan CFLAGS="-O1 -g"
+
+echo "== fuzz (libFuzzer, ASan + UBSan, ${FUZZ_SECONDS:-60}s per target)"
+rc=0
+SCIMSYNC_BUILDDIR="$top/build-plain" FUZZ_SECONDS=${FUZZ_SECONDS:-60} \
+	sh tests/fuzz/run.sh || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 77 ] || exit 1
 
 if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
 	echo "== distcheck"

@@ -12,9 +12,10 @@ top=$(pwd)
 port=${PORT:-8080}
 
 sh contrib/deps.sh
-[ -x configure ] || ./autogen.sh >/dev/null
-[ -f Makefile ] || ./configure --quiet
-make -j"$(nproc)" >/dev/null
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+mkdir -p build
+[ -f build/Makefile ] || (cd build && ../configure --quiet)
+make -C build -j"$(nproc)" >/dev/null
 
 mkdir -p run
 chmod 700 run
@@ -28,7 +29,7 @@ listen:
 log_level: info
 store:
   plugin: sqlite
-  plugin_dir: $top/plugins
+  plugin_dir: $top/build/plugins
   options:
     path: $top/run/scimsync.db
 auth:
@@ -52,4 +53,4 @@ cat <<MSG
   Stop with Ctrl-C (in-flight requests finish first).
 
 MSG
-exec "$top/engine/scimsyncd" -c "$top/run/scimsyncd.yaml"
+exec "$top/build/engine/scimsyncd" -c "$top/run/scimsyncd.yaml"

@@ -14,6 +14,11 @@ top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+# Out-of-tree builds need an unconfigured source tree.
+if [ -f config.status ]; then
+	echo "== the source tree was configured in place: make distclean"
+	make distclean >/dev/null
+fi
 
 run_build() {
 	name=$1

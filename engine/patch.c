@@ -7,11 +7,13 @@
  * is checked exactly like a PUT body.
  *
  * Choices where the RFC leaves room or real IdPs disagree with it:
- *  - remove of something already absent (attribute, sub-attribute, or a
- *    value filter that matches nothing) succeeds: Entra retries failed
- *    requests, and a retried remove must not fail. The RFC's noTarget is
- *    kept for remove without a path, and for add/replace with a value
- *    filter that matches nothing and cannot be turned into a new element.
+ *  - remove of an attribute or sub-attribute that is already absent
+ *    succeeds (the end state is what was asked for). A value filter that
+ *    matches nothing is 400 noTarget (RFC 7644 Table 9), as is remove
+ *    without a path and add/replace through a filter that matches nothing
+ *    and cannot be turned into a new element. Group members are the
+ *    exception: removing a non-member succeeds, because Entra retries
+ *    member removals and members are rows, not values here.
  *  - add/replace with a value filter that matches nothing creates a new
  *    element from the filter's `eq` terms plus the value (Entra sends
  *    replace emails[type eq "work"].value for users without one).
@@ -736,6 +738,10 @@ static int op_remove(patch_ctx *c, const scim_path *p, json_t *cont,
 	json_t *cur = obj_get_ci(cont, a->name);
 	size_t i;
 
+	if (cur == NULL && p->filter != NULL)
+		return scim_error_set(c->err, 400, SCIM_ERR_NO_TARGET,
+				      "no value of '%s' matches the filter",
+				      a->name);
 	if (cur == NULL)
 		return 0; /* already absent: idempotent */
 	if (p->filter == NULL && p->sub == NULL) {
@@ -770,6 +776,8 @@ static int op_remove(patch_ctx *c, const scim_path *p, json_t *cont,
 			obj_del_ci(cont, a->name);
 		return 0;
 	} else {
+		size_t matched = 0;
+
 		if (!json_is_array(cur))
 			return 0;
 		i = json_array_size(cur);
@@ -779,11 +787,17 @@ static int op_remove(patch_ctx *c, const scim_path *p, json_t *cont,
 			if (p->filter != NULL &&
 			    !scim_filter_match(p->filter, e))
 				continue;
+			matched++;
 			if (p->sub != NULL)
 				obj_del_ci(e, p->sub->name);
 			else
 				json_array_remove(cur, i);
 		}
+		if (matched == 0 && p->filter != NULL)
+			return scim_error_set(c->err, 400, SCIM_ERR_NO_TARGET,
+					      "no value of '%s' matches the "
+					      "filter",
+					      a->name);
 		drop_empty(cur);
 	}
 	if (json_array_size(cur) == 0)

@@ -39,11 +39,12 @@ void scim_member_delta_clear(scim_member_delta *d);
  * member operations go (must be initialised); NULL to patch a members
  * array inside res like any attribute. Errors: 400 invalidSyntax (bad
  * body or op), invalidPath (bad path), noTarget (remove without a path;
- * add/replace through a value filter that matches nothing and cannot be
- * turned into a new element), mutability (readOnly or, once set,
- * immutable attributes), invalidFilter (member filters other than
- * `value eq`), invalidValue (wrong type). Removing something already
- * absent succeeds: IdPs retry, and the end state is what they asked for.
+ * a value filter that matches nothing, except for group members;
+ * add/replace through such a filter that cannot be turned into a new
+ * element), mutability (readOnly or, once set, immutable attributes),
+ * invalidFilter (member filters other than `value eq`), invalidValue
+ * (wrong type). Removing an attribute that is already absent, or a group
+ * member that is not one, succeeds: IdPs retry.
  * On error the delta may be partly filled too: discard both. */
 int scim_patch_apply(const scim_restype *rt, json_t *res, const json_t *body,
 		     scim_member_delta *members, scim_error *err);

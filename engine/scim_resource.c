@@ -787,14 +787,14 @@ void scim_handle_resource(scim_srv *srv, evhtp_request_t *req,
 	if (id == NULL && m != htp_method_POST) {
 		scim_error_set(&err, 405, NULL, "%s takes GET or POST",
 			       rt->endpoint);
-		scim_reply_error(req, &err);
+		scim_reply_error_allow(req, &err, "GET, POST");
 		return;
 	}
 	if (id != NULL && m == htp_method_POST) {
 		scim_error_set(&err, 405, NULL,
 			       "POST goes to %s, not to a resource",
 			       rt->endpoint);
-		scim_reply_error(req, &err);
+		scim_reply_error_allow(req, &err, "GET, PUT, PATCH, DELETE");
 		return;
 	}
 	if (m == htp_method_GET || m == htp_method_HEAD) {
@@ -841,7 +841,7 @@ void scim_handle_resource(scim_srv *srv, evhtp_request_t *req,
 	default:
 		op_ctx_free(oc);
 		scim_error_set(&err, 405, NULL, "method not allowed");
-		scim_reply_error(req, &err);
+		scim_reply_error_allow(req, &err, "GET, PUT, PATCH, DELETE");
 		return;
 	}
 	if (oc->op.method != SCIM_M_DELETE) {

@@ -190,6 +190,13 @@ void scim_reply_error(evhtp_request_t *req, const scim_error *err)
 	scim_reply_json(req, status, scim_error_json(err), NULL, NULL);
 }
 
+void scim_reply_error_allow(evhtp_request_t *req, const scim_error *err,
+			    const char *allow)
+{
+	add_header(req, "Allow", allow);
+	scim_reply_error(req, err);
+}
+
 int scim_store_error(scim_error *err, const scimsync_err *serr,
 		     const char *what)
 {
@@ -499,6 +506,13 @@ static void reply_status(evhtp_request_t *req, int status,
 	scim_reply_error(req, &err);
 }
 
+static void reply_405(evhtp_request_t *req, const char *allow,
+		      const char *detail)
+{
+	add_header(req, "Allow", allow);
+	reply_status(req, 405, NULL, detail);
+}
+
 static void route(scim_srv *srv, evhtp_request_t *req)
 {
 	const char *full = req->uri && req->uri->path ? req->uri->path->full
@@ -559,8 +573,7 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 			  scim_strcasecmp(seg[0], "Schemas") == 0 ||
 			  scim_strcasecmp(seg[0], "ResourceTypes") == 0)) {
 		if (m != htp_method_GET && m != htp_method_HEAD)
-			reply_status(req, 405, NULL,
-				     "discovery endpoints are read-only");
+			reply_405(req, "GET", "discovery endpoints are read-only");
 		else if (scim_strcasecmp(seg[0], "ServiceProviderConfig") == 0)
 			nseg == 1 ? scim_reply_text(req, 200, srv->spc_text,
 						    strlen(srv->spc_text))
@@ -598,7 +611,7 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 		if (m == htp_method_POST)
 			scim_handle_bulk(srv, req, tenant);
 		else
-			reply_status(req, 405, NULL, "Bulk takes POST");
+			reply_405(req, "POST", "Bulk takes POST");
 		scim_query_clear(&q);
 		return;
 	}
@@ -617,7 +630,7 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 		if (m == htp_method_POST)
 			scim_handle_search(srv, req, tenant, rt);
 		else
-			reply_status(req, 405, NULL, ".search takes POST");
+			reply_405(req, "POST", ".search takes POST");
 	} else if (nseg == 1 && (m == htp_method_GET || m == htp_method_HEAD)) {
 		scim_handle_list(srv, req, tenant, rt, &q);
 	} else {
@@ -643,6 +656,15 @@ static void on_request(evhtp_request_t *req, void *arg)
 	atomic_fetch_add(&srv->inflight, 1);
 	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
 			       (evhtp_hook)on_request_fini, srv);
+	if (htparser_get_major(req->conn->parser) != 1 ||
+	    htparser_get_minor(req->conn->parser) > 1) {
+		/* libevhtp then answers in HTTP/1.0 rather than echoing the
+		 * version it does not speak. */
+		req->proto = EVHTP_PROTO_INVALID;
+		reply_status(req, 505, NULL, "only HTTP/1.0 and HTTP/1.1 are "
+					     "supported");
+		return;
+	}
 	if (log_get_level() >= LOG_DEBUG)
 		log_msg(LOG_DEBUG, "http", "%s %s",
 			method_name(evhtp_request_get_method(req)),

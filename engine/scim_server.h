@@ -81,6 +81,9 @@ void scim_reply_text(evhtp_request_t *req, int status, const char *text,
 		     size_t len);
 /* Send err as a SCIM error body (RFC 7644 §3.12). */
 void scim_reply_error(evhtp_request_t *req, const scim_error *err);
+/* Send a 405 err with an Allow header listing the allowed methods. */
+void scim_reply_error_allow(evhtp_request_t *req, const scim_error *err,
+			    const char *allow);
 /* New reference: the SCIM error document for err. */
 json_t *scim_error_json(const scim_error *err);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/crypto.h>
@@ -309,10 +311,43 @@ static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf,
 	return EVHTP_RES_OK;
 }
 
+/* libevhtp 1.2.18 hands its query-string callback only the part of the
+ * request line that arrived in the current read, so a long URL split
+ * across TCP segments (or TLS records) is truncated, or the connection is
+ * closed without an answer. Until a request's header block is complete we
+ * therefore hold the bytes back and run the parser on the whole of it.
+ * Bodies are not affected; they are accumulated correctly. */
+#define HEADER_WAIT_MAX (64 * 1024)
+
+/* libevhtp's own read callback: the same function for every connection. */
+static _Atomic(bufferevent_data_cb) evhtp_readcb;
+
+static void shim_readcb(struct bufferevent *bev, void *ctx)
+{
+	evhtp_connection_t *conn = ctx;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	bool new_message = conn->request == NULL ||
+			   (conn->request->flags & EVHTP_REQ_FLAG_FINISHED);
+
+	if (new_message && evbuffer_get_length(in) < HEADER_WAIT_MAX &&
+	    evbuffer_search(in, "\r\n\r\n", 4, NULL).pos < 0)
+		return; /* the rest of the headers is on its way */
+	atomic_load(&evhtp_readcb)(bev, ctx);
+}
+
 static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
 {
+	bufferevent_data_cb rcb, wcb;
+	bufferevent_event_cb ecb;
+	void *cbarg;
+
 	evhtp_connection_set_hook(conn, evhtp_hook_on_read, (evhtp_hook)on_body,
 				  arg);
+	bufferevent_getcb(conn->bev, &rcb, &wcb, &ecb, &cbarg);
+	if (rcb != NULL && rcb != shim_readcb) {
+		atomic_store(&evhtp_readcb, rcb);
+		bufferevent_setcb(conn->bev, shim_readcb, wcb, ecb, cbarg);
+	}
 	return EVHTP_RES_OK;
 }
 

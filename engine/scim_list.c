@@ -12,6 +12,7 @@
 #include "log.h"
 #include "scim_list.h"
 #include "scim_path.h"
+#include "scim_render.h"
 #include "scim_resource.h"
 #include "strutil.h"
 
@@ -69,10 +70,19 @@ static void need_visit(const scim_filter_cmp *cmp, void *payload)
 		n->members_all = true;
 }
 
+static void count_visit(const scim_filter_cmp *cmp, void *payload)
+{
+	(void)cmp;
+	(*(int *)payload)++;
+}
+
 /* ---- Sorting ---- */
 
 typedef struct hit {
-	json_t *res;
+	char *text;        /* the stored JSON, copied */
+	size_t len;
+	char *id;
+	json_t *res;       /* parsed, when sorting needs it; else NULL */
 	int64_t seq;
 	const json_t *key; /* borrowed from res; NULL if absent */
 } hit;
@@ -150,6 +160,7 @@ typedef struct scan {
 	const char *tenant;
 	const scim_restype *rt;
 	scim_filter *filter;
+	bool exact;        /* the store's index answers the filter exactly */
 	need need;
 	const char *const *only_ids;
 	size_t n_only;
@@ -211,15 +222,18 @@ static int scan_prepare(scan *s, json_t *res)
 static int scan_cb(const scimsync_resource *r, void *payload)
 {
 	scan *s = payload;
-	json_t *res;
+	json_t *res = NULL;
+	hit *h;
 
 	if (s->keep >= 0 && s->matched >= s->skip + s->keep && !s->count_all &&
 	    s->more)
 		return 1; /* window full and we know there is more */
-	res = json_loadb(r->json, r->json_len, 0, NULL);
-	if (res == NULL)
-		return 0; /* unreadable rows are skipped, and logged below */
-	if (s->filter) {
+	if ((s->filter && !s->exact) || s->sort) {
+		res = json_loadb(r->json, r->json_len, 0, NULL);
+		if (res == NULL)
+			return 0; /* an unreadable row matches nothing */
+	}
+	if (s->filter && !s->exact) {
 		if (scan_prepare(s, res) < 0) {
 			json_decref(res);
 			s->failed = 1;
@@ -230,10 +244,8 @@ static int scan_cb(const scimsync_resource *r, void *payload)
 			return 0;
 		}
 		/* What the filter needed is not part of the answer. */
-		if (s->rt->id == SCIM_RT_GROUP)
-			json_object_del(res, "members");
-		else
-			json_object_del(res, "groups");
+		json_object_del(res, s->rt->id == SCIM_RT_GROUP ? "members"
+								: "groups");
 	}
 	s->matched++;
 	if (s->matched <= s->skip ||
@@ -256,18 +268,35 @@ static int scan_cb(const scimsync_resource *r, void *payload)
 		s->hits = nh;
 		s->cap_hits = cap;
 	}
-	s->hits[s->n_hits].res = res;
-	s->hits[s->n_hits].seq = r->seq;
-	s->hits[s->n_hits].key = s->sort ? sort_key(s->sort, res) : NULL;
-	s->n_hits++;
+	h = &s->hits[s->n_hits++];
+	h->text = malloc(r->json_len + 1);
+	h->id = strdup(r->id);
+	if (h->text) {
+		memcpy(h->text, r->json, r->json_len);
+		h->text[r->json_len] = '\0';
+	}
+	h->len = r->json_len;
+	h->seq = r->seq;
+	h->res = s->sort ? res : NULL;
+	h->key = s->sort ? sort_key(s->sort, res) : NULL;
+	if (!s->sort)
+		json_decref(res);
 	s->last_seq = r->seq;
+	if (h->text == NULL || h->id == NULL) {
+		scim_error_set(s->err, 500, NULL, "out of memory");
+		s->failed = 1;
+		return 1;
+	}
 	return 0;
 }
 
 static void scan_free(scan *s)
 {
-	for (size_t i = 0; i < s->n_hits; i++)
+	for (size_t i = 0; i < s->n_hits; i++) {
 		json_decref(s->hits[i].res);
+		free(s->hits[i].text);
+		free(s->hits[i].id);
+	}
 	free(s->hits);
 	free((void *)s->only_ids);
 	json_decref(s->need.member_ids);
@@ -275,7 +304,7 @@ static void scan_free(scan *s)
 	scim_path_free(s->sort);
 }
 
-int scim_list_run(json_t **out, scim_srv *srv, const char *tenant,
+int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 		  const scim_restype *rt, const scim_list_req *lr,
 		  scim_error *err)
 {
@@ -290,19 +319,20 @@ int scim_list_run(json_t **out, scim_srv *srv, const char *tenant,
 	long long start = lr->start_index < 1 ? 1 : lr->start_index;
 	long long count = lr->count < 0 ? cfg->default_count : lr->count;
 	bool cursor_mode = lr->cursor != NULL;
-	bool with_members = true;
+	bool with_computed = true, plain;
+	struct evbuffer *items;
+	size_t n = 0;
 	char *folded = NULL;
 	scimsync_err serr = {0};
 	int64_t total = 0;
-	json_t *list, *resources;
 	int rc;
 
-	*out = NULL;
 	if (count > cfg->max_results)
 		count = cfg->max_results;
 	s.need.member_ids = json_array();
 	if (lr->filter && *lr->filter) {
 		const char *attr, *value;
+		int n_cmp = 0;
 
 		if ((int)strlen(lr->filter) > cfg->max_filter_length) {
 			scan_free(&s);
@@ -316,16 +346,17 @@ int scim_list_run(json_t **out, scim_srv *srv, const char *tenant,
 			return -1;
 		}
 		scim_filter_visit(s.filter, need_visit, &s.need);
+		scim_filter_visit(s.filter, count_visit, &n_cmp);
 		if (!s.need.members_all &&
 		    json_array_size(s.need.member_ids) > 0) {
-			size_t i, n = json_array_size(s.need.member_ids);
-			const char **ids = calloc(n, sizeof(*ids));
+			size_t i, nids = json_array_size(s.need.member_ids);
+			const char **ids = calloc(nids, sizeof(*ids));
 			json_t *v;
 
 			json_array_foreach(s.need.member_ids, i, v)
 				ids[i] = json_string_value(v);
 			s.only_ids = ids;
-			s.n_only = n;
+			s.n_only = nids;
 		}
 		if (scim_filter_index_hint(s.filter, &attr, &value)) {
 			if (strcmp(attr, "id") == 0) {
@@ -341,6 +372,8 @@ int scim_list_run(json_t **out, scim_srv *srv, const char *tenant,
 				q.index = SCIMSYNC_IDX_DISPLAYNAME;
 				q.index_value = folded = scim_str_fold(value);
 			}
+			/* A lone `attr eq "v"` is what the index answers. */
+			s.exact = q.index != SCIMSYNC_IDX_NONE && n_cmp == 1;
 		}
 	}
 	if (lr->sort_by && *lr->sort_by) {
@@ -420,55 +453,87 @@ int scim_list_run(json_t **out, scim_srv *srv, const char *tenant,
 		qsort(s.hits, s.n_hits, sizeof(*s.hits), hit_cmp);
 	}
 
-	/* Assemble the page. */
-	if (rt->id == SCIM_RT_GROUP) {
+	/* Assemble the page: stored text as it is where no projection is
+	 * asked for, otherwise through jansson. */
+	plain = scim_render_plain(rt, lr->attributes, lr->excluded,
+				  &with_computed);
+	if (rt->id == SCIM_RT_GROUP && !plain) {
 		if (lr->attributes && *lr->attributes)
-			with_members = scim_attr_list_mentions(lr->attributes,
-							       "members");
-		else if (lr->excluded && *lr->excluded)
-			with_members = !scim_attr_list_mentions(lr->excluded,
+			with_computed = scim_attr_list_mentions(lr->attributes,
 								"members");
+		else if (lr->excluded && *lr->excluded)
+			with_computed = !scim_attr_list_mentions(lr->excluded,
+								 "members");
 	}
-	resources = json_array();
+	items = evbuffer_new();
 	{
 		size_t from = s.sort ? (size_t)(start - 1) : 0;
-		size_t n = 0;
 
 		for (size_t i = from; i < s.n_hits && (long long)n < count;
 		     i++, n++) {
-			json_t *res = s.hits[i].res;
+			hit *h = &s.hits[i];
 
-			if (scim_resource_attach(res, srv, srv->sp, w->reader,
-						 tenant, rt, with_members,
-						 err) < 0 ||
-			    scim_resource_project(rt, res, lr->attributes,
-						  lr->excluded, err) < 0) {
-				json_decref(resources);
+			if (n > 0)
+				evbuffer_add(items, ",", 1);
+			if (plain) {
+				rc = scim_render_stored(items, srv, srv->sp,
+							w->reader, tenant, rt,
+							h->text, h->len, h->id,
+							with_computed, err);
+			} else {
+				json_t *res = json_loadb(h->text, h->len, 0,
+							 NULL);
+				char *text = NULL;
+
+				rc = res ? 0
+					 : scim_error_set(err, 500, NULL,
+							  "stored %s is "
+							  "unreadable",
+							  rt->name);
+				if (rc == 0)
+					rc = scim_resource_attach(
+						res, srv, srv->sp, w->reader,
+						tenant, rt, with_computed, err);
+				if (rc == 0)
+					rc = scim_resource_project(
+						rt, res, lr->attributes,
+						lr->excluded, err);
+				if (rc == 0 &&
+				    (text = json_dumps(res, JSON_COMPACT)))
+					evbuffer_add(items, text,
+						     strlen(text));
+				free(text);
+				json_decref(res);
+			}
+			if (rc < 0) {
+				evbuffer_free(items);
 				scan_free(&s);
 				return -1;
 			}
-			json_array_append(resources, res);
-			s.last_seq = s.hits[i].seq;
+			s.last_seq = h->seq;
 		}
 		if (cursor_mode && (long long)s.n_hits > count)
 			s.more = true;
 	}
-	list = json_pack("{s:[s],s:I,s:I}", "schemas", SCIM_URN_LIST,
-			 "totalResults", (json_int_t)total, "itemsPerPage",
-			 (json_int_t)json_array_size(resources));
+	evbuffer_add_printf(out,
+			    "{\"schemas\":[\"%s\"],\"totalResults\":%lld,"
+			    "\"itemsPerPage\":%zu,",
+			    SCIM_URN_LIST, (long long)total, n);
 	if (cursor_mode) {
-		if (s.more && json_array_size(resources) > 0) {
+		if (s.more && n > 0) {
 			char cur[40];
 
 			cursor_encode(cur, s.last_seq);
-			json_object_set_new(list, "nextCursor", json_string(cur));
+			evbuffer_add_printf(out, "\"nextCursor\":\"%s\",", cur);
 		}
 	} else {
-		json_object_set_new(list, "startIndex", json_integer(start));
+		evbuffer_add_printf(out, "\"startIndex\":%lld,", start);
 	}
-	json_object_set_new(list, "Resources", resources);
+	evbuffer_add(out, "\"Resources\":[", 13);
+	evbuffer_add_buffer(out, items);
+	evbuffer_add(out, "]}", 2);
+	evbuffer_free(items);
 	scan_free(&s);
-	*out = list;
 	return 0;
 }
 
@@ -487,13 +552,14 @@ static void list_reply(scim_srv *srv, evhtp_request_t *req,
 		       const char *tenant, const scim_restype *rt,
 		       const scim_list_req *lr)
 {
-	json_t *out;
+	struct evbuffer *out = evbuffer_new();
 	scim_error err;
 
-	if (scim_list_run(&out, srv, tenant, rt, lr, &err) < 0)
+	if (scim_list_run(out, srv, tenant, rt, lr, &err) < 0)
 		scim_reply_error(req, &err);
 	else
-		scim_reply_json(req, 200, out, NULL, NULL);
+		scim_reply_buffer(req, 200, out, NULL);
+	evbuffer_free(out);
 }
 
 void scim_handle_list(scim_srv *srv, evhtp_request_t *req,

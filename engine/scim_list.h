@@ -4,6 +4,7 @@
 #ifndef SCIMSYNC_SCIM_LIST_H
 #define SCIMSYNC_SCIM_LIST_H
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "scim_server.h"
@@ -19,9 +20,9 @@ typedef struct scim_list_req {
 	const char *excluded;
 } scim_list_req;
 
-/* Run the query on the calling worker's reader; *out is a new
- * ListResponse. -1 with err (400 invalidFilter, invalidCursor, ...). */
-int scim_list_run(json_t **out, scim_srv *srv, const char *tenant,
+/* Run the query on the calling worker's reader and append the
+ * ListResponse to out. -1 with err (400 invalidFilter, invalidCursor, ...). */
+int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 		  const scim_restype *rt, const scim_list_req *lr,
 		  scim_error *err);
 

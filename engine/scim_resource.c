@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "patch.h"
+#include "scim_render.h"
 #include "scim_resource.h"
 #include "strutil.h"
 
@@ -744,6 +745,68 @@ static void op_async_finish(evhtp_request_t *req, int run_rc, int committed,
 	op_ctx_free(oc);
 }
 
+typedef struct text_copy {
+	char *json;
+	size_t len;
+	int64_t version;
+} text_copy;
+
+static int text_copy_cb(const scimsync_resource *r, void *payload)
+{
+	text_copy *t = payload;
+
+	t->json = malloc(r->json_len + 1);
+	if (t->json == NULL)
+		return 1;
+	memcpy(t->json, r->json, r->json_len);
+	t->json[r->json_len] = '\0';
+	t->len = r->json_len;
+	t->version = r->version;
+	return 0;
+}
+
+/* GET by id answered from the stored text (no projection asked for). */
+static void handle_get_plain(scim_srv *srv, evhtp_request_t *req,
+			     const char *tenant, const scim_restype *rt,
+			     const char *id, bool with_computed)
+{
+	scim_worker *w = scim_worker_self();
+	const char *inm = scim_header(req, "If-None-Match");
+	text_copy t = {0};
+	scimsync_err serr = {0};
+	struct evbuffer *out;
+	char etag[32];
+	scim_error err;
+	int rc;
+
+	rc = srv->sp->get(w->reader, tenant, store_type(rt), id, text_copy_cb,
+			  &t, &serr);
+	if (rc != 0 || t.json == NULL) {
+		if (rc == SCIMSYNC_ENOTFOUND)
+			scim_error_set(&err, 404, NULL, "%s %s not found",
+				       rt->name, id);
+		else
+			scim_store_error(&err, &serr, rt->name);
+		free(t.json);
+		scim_reply_error(req, &err);
+		return;
+	}
+	scim_etag(etag, t.version);
+	if (inm && etag_matches(inm, t.version)) {
+		free(t.json);
+		scim_reply_json(req, 304, NULL, etag, NULL);
+		return;
+	}
+	out = evbuffer_new();
+	if (scim_render_stored(out, srv, srv->sp, w->reader, tenant, rt,
+			       t.json, t.len, id, with_computed, &err) < 0)
+		scim_reply_error(req, &err);
+	else
+		scim_reply_buffer(req, 200, out, etag);
+	evbuffer_free(out);
+	free(t.json);
+}
+
 static void handle_get(scim_srv *srv, evhtp_request_t *req,
 		       const char *tenant, const scim_restype *rt,
 		       const char *id, scim_query *q)
@@ -752,6 +815,14 @@ static void handle_get(scim_srv *srv, evhtp_request_t *req,
 	const char *inm = scim_header(req, "If-None-Match");
 	json_t *res;
 	scim_error err;
+	bool with_computed;
+
+	if (scim_render_plain(rt, scim_query_get(q, "attributes", NULL),
+			      scim_query_get(q, "excludedAttributes", NULL),
+			      &with_computed)) {
+		handle_get_plain(srv, req, tenant, rt, id, with_computed);
+		return;
+	}
 
 	if (scim_resource_load(&res, srv, srv->sp, w->reader, tenant, rt, id,
 			       rt->id == SCIM_RT_GROUP && wants_members(q),

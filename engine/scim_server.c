@@ -148,6 +148,16 @@ void scim_reply_text(evhtp_request_t *req, int status, const char *text,
 	evhtp_send_reply(req, status);
 }
 
+void scim_reply_buffer(evhtp_request_t *req, int status,
+		       struct evbuffer *body, const char *etag)
+{
+	if (etag)
+		add_header(req, "ETag", etag);
+	add_header(req, "Content-Type", SCIM_CONTENT_TYPE);
+	evbuffer_add_buffer(req->buffer_out, body);
+	evhtp_send_reply(req, status);
+}
+
 void scim_reply_json(evhtp_request_t *req, int status, json_t *body,
 		     const char *etag, const char *location)
 {

@@ -76,6 +76,10 @@ const char *scim_query_get(const scim_query *q, const char *name,
  * application/scim+json, and optional ETag and Location headers. */
 void scim_reply_json(evhtp_request_t *req, int status, json_t *body,
 		     const char *etag, const char *location);
+/* Send the contents of body (moved out; body is left empty) with status,
+ * the SCIM content type and an optional ETag. */
+void scim_reply_buffer(evhtp_request_t *req, int status,
+		       struct evbuffer *body, const char *etag);
 /* Send a pre-serialised body (borrowed). */
 void scim_reply_text(evhtp_request_t *req, int status, const char *text,
 		     size_t len);

@@ -15,8 +15,9 @@
  *
  * Ownership: strings and records passed in are borrowed for the call.
  * Records passed to a callback are borrowed for the duration of the
- * callback; copy what you keep. A callback returning non-zero stops the
- * iteration and the function returns SCIMSYNC_ESTOPPED.
+ * callback; copy what you keep. Callbacks are never NULL. A callback
+ * returning non-zero stops the iteration and the function returns
+ * SCIMSYNC_ESTOPPED. A callback must not call back into the store.
  *
  * Strings are UTF-8. Keys used for case-insensitive uniqueness and lookup
  * (user_name_key, display_key, and index values for those attributes) are

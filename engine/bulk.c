@@ -39,17 +39,6 @@ typedef struct bulk_ctx {
 	scim_error fatal_err;
 } bulk_ctx;
 
-static const json_t *get_ci(const json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v)
-		if (scim_strcasecmp(k, key) == 0)
-			return v;
-	return NULL;
-}
-
 static json_t *op_error(const bop *o, const scim_error *err)
 {
 	char status[8];
@@ -105,58 +94,55 @@ static int subst_str(bulk_ctx *b, const char *s, char **out, scim_error *err)
 	return 0;
 }
 
-/* Walk v, replacing resolved references in strings (in place). */
+/* Walk v, replacing resolved references in strings (in place). Returns
+ * as subst_str does, for the whole of v. */
+static int subst_json(bulk_ctx *b, json_t *v, scim_error *err, int depth);
+
+/* One member of an object or array: a string is rewritten through set
+ * (which stores the new string where e was), anything else walked. */
+static int subst_elem(bulk_ctx *b, json_t *e, scim_error *err, int depth,
+		      json_t **replacement)
+{
+	char *ns;
+	int r;
+
+	*replacement = NULL;
+	if (!json_is_string(e))
+		return subst_json(b, e, err, depth + 1);
+	r = subst_str(b, json_string_value(e), &ns, err);
+	if (ns) {
+		*replacement = json_string(ns);
+		free(ns);
+	}
+	return r;
+}
+
 static int subst_json(bulk_ctx *b, json_t *v, scim_error *err, int depth)
 {
+	json_t *e, *repl;
 	int rc = 0, r;
 
 	if (depth > 64)
 		return 0;
 	if (json_is_object(v)) {
 		const char *k;
-		json_t *e;
 
-		json_object_foreach(v, k, e) {
-			if (json_is_string(e)) {
-				char *ns;
-
-				r = subst_str(b, json_string_value(e), &ns, err);
-				if (r < 0)
-					return -1;
-				if (ns) {
-					json_object_set_new(v, k,
-							    json_string(ns));
-					free(ns);
-				}
-				rc |= r;
-			} else if ((r = subst_json(b, e, err, depth + 1)) < 0) {
+		json_object_foreach (v, k, e) {
+			if ((r = subst_elem(b, e, err, depth, &repl)) < 0)
 				return -1;
-			} else {
-				rc |= r;
-			}
+			if (repl)
+				json_object_set_new(v, k, repl);
+			rc |= r;
 		}
 	} else if (json_is_array(v)) {
 		size_t i;
-		json_t *e;
 
-		json_array_foreach(v, i, e) {
-			if (json_is_string(e)) {
-				char *ns;
-
-				r = subst_str(b, json_string_value(e), &ns, err);
-				if (r < 0)
-					return -1;
-				if (ns) {
-					json_array_set_new(v, i,
-							   json_string(ns));
-					free(ns);
-				}
-				rc |= r;
-			} else if ((r = subst_json(b, e, err, depth + 1)) < 0) {
+		json_array_foreach (v, i, e) {
+			if ((r = subst_elem(b, e, err, depth, &repl)) < 0)
 				return -1;
-			} else {
-				rc |= r;
-			}
+			if (repl)
+				json_array_set_new(v, i, repl);
+			rc |= r;
 		}
 	}
 	return rc;
@@ -390,7 +376,7 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 				  len, cfg->max_json_depth, &err);
 	if (b->body == NULL)
 		goto fail;
-	schemas = get_ci(b->body, "schemas");
+	schemas = scim_json_get_ci(b->body, "schemas");
 	{
 		bool ok = false;
 
@@ -405,7 +391,7 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 			goto fail;
 		}
 	}
-	ops = get_ci(b->body, "Operations");
+	ops = scim_json_get_ci(b->body, "Operations");
 	if (!json_is_array(ops)) {
 		scim_error_set(&err, 400, SCIM_ERR_INVALID_SYNTAX,
 			       "Operations must be an array");
@@ -418,7 +404,7 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 			       json_array_size(ops), cfg->bulk_max_operations);
 		goto fail;
 	}
-	foe = get_ci(b->body, "failOnErrors");
+	foe = scim_json_get_ci(b->body, "failOnErrors");
 	if (foe && !json_is_null(foe)) {
 		if (!json_is_integer(foe) || json_integer_value(foe) < 1) {
 			scim_error_set(&err, 400, SCIM_ERR_INVALID_VALUE,
@@ -432,14 +418,14 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 	b->ops = calloc(b->n ? b->n : 1, sizeof(*b->ops));
 	json_array_foreach((json_t *)ops, i, o) {
 		bop *bo = &b->ops[i];
-		const char *m = json_string_value(get_ci(o, "method"));
-		const json_t *bid = get_ci(o, "bulkId");
+		const char *m = json_string_value(scim_json_get_ci(o, "method"));
+		const json_t *bid = scim_json_get_ci(o, "bulkId");
 		scim_error oe;
 
 		bo->method_text = m ? m : "";
-		bo->path = json_string_value(get_ci(o, "path"));
-		bo->data = (json_t *)get_ci(o, "data");
-		bo->version = json_string_value(get_ci(o, "version"));
+		bo->path = json_string_value(scim_json_get_ci(o, "path"));
+		bo->data = (json_t *)scim_json_get_ci(o, "data");
+		bo->version = json_string_value(scim_json_get_ci(o, "version"));
 		bo->bulk_id = json_string_value(bid);
 		if (!json_is_object(o)) {
 			scim_error_set(&oe, 400, SCIM_ERR_INVALID_SYNTAX,

@@ -139,25 +139,6 @@ static char *dup_s(const char *s)
 	return s == NULL ? NULL : dup_n(s, strlen(s));
 }
 
-/* Value of key in obj, matching the key case-insensitively if there is
- * no exact match. Borrowed; NULL if obj is not an object or has no key. */
-static json_t *get_ci(const json_t *obj, const char *key)
-{
-	const char *k;
-	json_t *v;
-
-	if (key == NULL || !json_is_object(obj))
-		return NULL;
-	v = json_object_get(obj, key);
-	if (v != NULL)
-		return v;
-	json_object_foreach((json_t *)obj, k, v) {
-		if (scim_strcasecmp(k, key) == 0)
-			return v;
-	}
-	return NULL;
-}
-
 static bool is_extension(const scim_restype *rt, const scim_schema *s)
 {
 	if (s == NULL || s == scim_schema_common())
@@ -1189,7 +1170,7 @@ static bool cmp_values(const scim_filter *f, const json_t *v,
 		if (json_is_object(el)) {
 			if (!use_value)
 				continue;
-			el = get_ci(el, "value");
+			el = scim_json_get_ci(el, "value");
 		}
 		if (el == NULL || json_is_array(el) || json_is_object(el))
 			continue;
@@ -1230,10 +1211,10 @@ static const json_t *attr_value(const scim_filter *f, const json_t *json)
 	const json_t *c = json;
 
 	if (f->in_vf)
-		return get_ci(json, f->sub);
+		return scim_json_get_ci(json, f->sub);
 	if (f->ext)
-		c = get_ci(json, f->urn);
-	return get_ci(c, f->name);
+		c = scim_json_get_ci(json, f->urn);
+	return scim_json_get_ci(c, f->name);
 }
 
 static bool present_path(const scim_filter *f, const json_t *v)
@@ -1243,9 +1224,9 @@ static bool present_path(const scim_filter *f, const json_t *v)
 	if (f->in_vf || f->sub == NULL)
 		return is_present(v);
 	if (json_is_object(v))
-		return is_present(get_ci(v, f->sub));
+		return is_present(scim_json_get_ci(v, f->sub));
 	for (i = 0; i < json_array_size(v); i++)
-		if (is_present(get_ci(json_array_get(v, i), f->sub)))
+		if (is_present(scim_json_get_ci(json_array_get(v, i), f->sub)))
 			return true;
 	return false;
 }
@@ -1260,9 +1241,9 @@ static bool any_value(const scim_filter *f, const json_t *v, scim_filter_op op)
 	if (f->sub == NULL)
 		return cmp_values(f, v, op, true);
 	if (json_is_object(v))
-		return cmp_values(f, get_ci(v, f->sub), op, false);
+		return cmp_values(f, scim_json_get_ci(v, f->sub), op, false);
 	for (i = 0; i < json_array_size(v); i++)
-		if (cmp_values(f, get_ci(json_array_get(v, i), f->sub), op,
+		if (cmp_values(f, scim_json_get_ci(json_array_get(v, i), f->sub), op,
 			       false))
 			return true;
 	return false;

@@ -54,24 +54,6 @@ static int apply_value_object(patch_ctx *c, patch_kind kind, const char *prefix,
 
 /* ---- JSON helpers ---------------------------------------------------- */
 
-/* Borrowed: member of obj whose key equals name ignoring case. */
-static json_t *obj_get_ci(const json_t *obj, const char *name)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(obj))
-		return NULL;
-	v = json_object_get(obj, name);
-	if (v != NULL)
-		return v;
-	json_object_foreach ((json_t *)obj, key, v) {
-		if (strcasecmp(key, name) == 0)
-			return v;
-	}
-	return NULL;
-}
-
 /* Remove every member of obj whose key equals name ignoring case. */
 static void obj_del_ci(json_t *obj, const char *name)
 {
@@ -105,29 +87,6 @@ static int oom(scim_error *err)
 static char *dump_key(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-}
-
-static const char *type_name(scim_type t)
-{
-	switch (t) {
-	case SCIM_T_STRING:
-		return "string";
-	case SCIM_T_BOOLEAN:
-		return "boolean";
-	case SCIM_T_DECIMAL:
-		return "decimal";
-	case SCIM_T_INTEGER:
-		return "integer";
-	case SCIM_T_DATETIME:
-		return "dateTime";
-	case SCIM_T_BINARY:
-		return "binary";
-	case SCIM_T_REFERENCE:
-		return "reference";
-	case SCIM_T_COMPLEX:
-		return "complex";
-	}
-	return "unknown";
 }
 
 /* ---- Value coercion --------------------------------------------------- */
@@ -217,7 +176,7 @@ static json_t *coerce_one(const scim_attr *a, const json_t *v,
 		break;
 	}
 	scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
-		       "'%s' must be of type %s", where, type_name(a->type));
+		       "'%s' must be of type %s", where, scim_type_name(a->type));
 	return NULL;
 }
 
@@ -301,7 +260,7 @@ static json_t *coerce_attr(const scim_attr *a, const json_t *v,
 static int set_sub(json_t *dst, const scim_attr *parent, const scim_attr *sub,
 		   json_t *v, bool check, scim_error *err)
 {
-	json_t *cur = obj_get_ci(dst, sub->name);
+	json_t *cur = scim_json_get_ci(dst, sub->name);
 
 	if (check && sub->mutability == SCIM_MUT_IMMUTABLE && cur != NULL &&
 	    (v == NULL || !json_equal(cur, v))) {
@@ -339,7 +298,7 @@ static int merge_complex(const scim_attr *a, json_t *dst, const json_t *src,
 
 static bool is_primary(const json_t *e)
 {
-	return json_is_true(obj_get_ci(e, "primary"));
+	return json_is_true(scim_json_get_ci(e, "primary"));
 }
 
 /* RFC 7644 §3.5.2: setting primary=true on one value clears it on the
@@ -445,8 +404,8 @@ static json_t *member_list(const json_t *v, scim_error *err)
 	}
 	for (i = 0; i < n; i++) {
 		const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
-		const json_t *id = obj_get_ci(e, "value");
-		const json_t *type = obj_get_ci(e, "type");
+		const json_t *id = scim_json_get_ci(e, "value");
+		const json_t *type = scim_json_get_ci(e, "type");
 		json_t *m;
 
 		if (!json_is_string(id) || json_string_length(id) == 0) {
@@ -725,7 +684,7 @@ static bool elem_matches(const json_t *e, const json_t *pattern)
 	if (json_object_size(pattern) == 0)
 		return false;
 	json_object_foreach ((json_t *)pattern, key, v) {
-		if (!json_equal(obj_get_ci(e, key), v))
+		if (!json_equal(scim_json_get_ci(e, key), v))
 			return false;
 	}
 	return true;
@@ -735,7 +694,7 @@ static int op_remove(patch_ctx *c, const scim_path *p, json_t *cont,
 		     const json_t *value)
 {
 	const scim_attr *a = p->attr;
-	json_t *cur = obj_get_ci(cont, a->name);
+	json_t *cur = scim_json_get_ci(cont, a->name);
 	size_t i;
 
 	if (cur == NULL && p->filter != NULL)
@@ -810,7 +769,7 @@ static int op_set_attr(patch_ctx *c, patch_kind kind, const scim_path *p,
 		       json_t *cont, const json_t *value)
 {
 	const scim_attr *a = p->attr;
-	json_t *cur = obj_get_ci(cont, a->name), *v, *winner = NULL;
+	json_t *cur = scim_json_get_ci(cont, a->name), *v, *winner = NULL;
 	bool is_null;
 	int rc = 0;
 
@@ -853,7 +812,7 @@ static int op_set_in(patch_ctx *c, const scim_path *p, json_t *cont,
 {
 	const scim_attr *a = p->attr;
 	const char *where = p->sub != NULL ? p->sub->name : a->name;
-	json_t *cur = obj_get_ci(cont, a->name), *v = NULL, *winner = NULL;
+	json_t *cur = scim_json_get_ci(cont, a->name), *v = NULL, *winner = NULL;
 	bool is_null = false, hit = false;
 	size_t i;
 	int rc = 0;
@@ -1003,7 +962,7 @@ static int apply_path(patch_ctx *c, patch_kind kind, const scim_path *p,
 	if (cont == NULL)
 		return kind == PATCH_REMOVE ? 0 : oom(c->err);
 	if (a->mutability == SCIM_MUT_IMMUTABLE) {
-		now = obj_get_ci(cont, a->name);
+		now = scim_json_get_ci(cont, a->name);
 		if (now != NULL && (old = json_deep_copy(now)) == NULL)
 			return oom(c->err);
 	}
@@ -1016,7 +975,7 @@ static int apply_path(patch_ctx *c, patch_kind kind, const scim_path *p,
 		rc = op_set_in(c, p, cont, value);
 
 	if (rc == 0 && old != NULL &&
-	    !json_equal(old, obj_get_ci(cont, a->name)))
+	    !json_equal(old, scim_json_get_ci(cont, a->name)))
 		rc = scim_error_set(c->err, 400, SCIM_ERR_MUTABILITY,
 				    "'%s' is immutable", a->name);
 	json_decref(old);
@@ -1110,7 +1069,7 @@ static int apply_op(patch_ctx *c, const json_t *op)
 	if (!json_is_object(op))
 		return scim_error_set(c->err, 400, SCIM_ERR_INVALID_SYNTAX,
 				      "an operation must be an object");
-	jop = obj_get_ci(op, "op");
+	jop = scim_json_get_ci(op, "op");
 	name = json_string_value(jop);
 	if (name == NULL)
 		return scim_error_set(c->err, 400, SCIM_ERR_INVALID_SYNTAX,
@@ -1127,7 +1086,7 @@ static int apply_op(patch_ctx *c, const json_t *op)
 				      "remove)",
 				      name);
 
-	jpath = obj_get_ci(op, "path");
+	jpath = scim_json_get_ci(op, "path");
 	if (jpath != NULL && !json_is_null(jpath)) {
 		if (!json_is_string(jpath))
 			return scim_error_set(c->err, 400,
@@ -1136,7 +1095,7 @@ static int apply_op(patch_ctx *c, const json_t *op)
 		if (json_string_length(jpath) > 0)
 			path = json_string_value(jpath);
 	}
-	value = obj_get_ci(op, "value");
+	value = scim_json_get_ci(op, "value");
 
 	if (kind != PATCH_REMOVE && value == NULL)
 		return scim_error_set(c->err, 400, SCIM_ERR_INVALID_VALUE,
@@ -1158,7 +1117,7 @@ static int apply_op(patch_ctx *c, const json_t *op)
 
 static bool has_patch_schema(const json_t *body)
 {
-	const json_t *schemas = obj_get_ci(body, "schemas");
+	const json_t *schemas = scim_json_get_ci(body, "schemas");
 	size_t i;
 
 	for (i = 0; i < json_array_size(schemas); i++) {
@@ -1186,7 +1145,7 @@ int scim_patch_apply(const scim_restype *rt, json_t *res, const json_t *body,
 		return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
 				      "\"schemas\" must contain "
 				      "\"" SCIM_URN_PATCH "\"");
-	ops = obj_get_ci(body, "Operations");
+	ops = scim_json_get_ci(body, "Operations");
 	if (!json_is_array(ops) || json_array_size(ops) == 0)
 		return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
 				      "\"Operations\" must be a non-empty "

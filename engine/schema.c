@@ -138,13 +138,30 @@ const scim_schema *scim_schema_match_urn(const scim_restype *rt,
 	return best;
 }
 
+json_t *scim_json_get_ci(const json_t *obj, const char *key)
+{
+	const char *k;
+	json_t *v;
+
+	if (key == NULL || !json_is_object(obj))
+		return NULL;
+	v = json_object_get(obj, key);
+	if (v != NULL)
+		return v;
+	json_object_foreach ((json_t *)obj, k, v) {
+		if (scim_strcasecmp(k, key) == 0)
+			return v;
+	}
+	return NULL;
+}
+
 /* ---- Rendering ------------------------------------------------------ */
 
 #ifndef SCIM_SPC_DOCUMENTATION_URI
 #define SCIM_SPC_DOCUMENTATION_URI "https://www.rfc-editor.org/rfc/rfc7644"
 #endif
 
-static const char *type_name(scim_type t)
+const char *scim_type_name(scim_type t)
 {
 	switch (t) {
 	case SCIM_T_STRING:
@@ -229,7 +246,7 @@ static json_t *attr_to_json(const scim_attr *a)
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "name", json_string(a->name));
-	json_object_set_new(o, "type", json_string(type_name(a->type)));
+	json_object_set_new(o, "type", json_string(scim_type_name(a->type)));
 	json_object_set_new(o, "multiValued", json_boolean(a->multi_valued));
 	json_object_set_new(o, "description",
 			    json_string(a->description ? a->description : ""));

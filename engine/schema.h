@@ -131,6 +131,14 @@ const scim_attr *scim_attr_sub(const scim_attr *parent, const char *name);
 const scim_schema *scim_schema_match_urn(const scim_restype *rt,
 					 const char *text, const char **rest);
 
+/* The RFC 7643 name of a type: "string", "dateTime", "complex", ... */
+const char *scim_type_name(scim_type t);
+
+/* Value of key in obj: the exact key if present, else the first key that
+ * matches ignoring ASCII case (RFC 7643 §2.1: attribute names are
+ * case-insensitive). Borrowed; NULL if obj is not an object or lacks it. */
+json_t *scim_json_get_ci(const json_t *obj, const char *key);
+
 /* ---- Rendering (discovery endpoints) -------------------------------- */
 
 /* New reference: the RFC 7643 §7 representation of a schema, with

@@ -319,7 +319,8 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 	long long start = lr->start_index < 1 ? 1 : lr->start_index;
 	long long count = lr->count < 0 ? cfg->default_count : lr->count;
 	bool cursor_mode = lr->cursor != NULL;
-	bool with_computed = true, plain;
+	bool with_computed = true;
+	scim_render_mode mode;
 	struct evbuffer *items;
 	size_t n = 0;
 	char *folded = NULL;
@@ -455,9 +456,8 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 
 	/* Assemble the page: stored text as it is where no projection is
 	 * asked for, otherwise through jansson. */
-	plain = scim_render_plain(rt, lr->attributes, lr->excluded,
-				  &with_computed);
-	if (rt->id == SCIM_RT_GROUP && !plain) {
+	mode = scim_render_mode_for(rt, lr->attributes, lr->excluded);
+	if (rt->id == SCIM_RT_GROUP && mode == SCIM_RENDER_PARSED) {
 		if (lr->attributes && *lr->attributes)
 			with_computed = scim_attr_list_mentions(lr->attributes,
 								"members");
@@ -475,11 +475,11 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 
 			if (n > 0)
 				evbuffer_add(items, ",", 1);
-			if (plain) {
+			if (mode != SCIM_RENDER_PARSED) {
 				rc = scim_render_stored(items, srv, srv->sp,
 							w->reader, tenant, rt,
 							h->text, h->len, h->id,
-							with_computed, err);
+							mode, err);
 			} else {
 				json_t *res = json_loadb(h->text, h->len, 0,
 							 NULL);
@@ -630,17 +630,6 @@ static char *join_attrs(const json_t *v, scim_error *err, const char *what)
 	return s;
 }
 
-static const json_t *get_ci(const json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v)
-		if (scim_strcasecmp(k, key) == 0)
-			return v;
-	return NULL;
-}
-
 void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
 			const char *tenant, const scim_restype *rt)
 {
@@ -657,7 +646,7 @@ void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
 	}
 #define STR_FIELD(name, field)                                               \
 	do {                                                                  \
-		v = get_ci(body, name);                                       \
+		v = scim_json_get_ci(body, name);                                       \
 		if (v && !json_is_null(v)) {                                  \
 			if (!json_is_string(v)) {                             \
 				scim_error_set(&err, 400, SCIM_ERR_INVALID_VALUE, \
@@ -669,7 +658,7 @@ void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
 	} while (0)
 #define INT_FIELD(name, field)                                               \
 	do {                                                                  \
-		v = get_ci(body, name);                                       \
+		v = scim_json_get_ci(body, name);                                       \
 		if (v && !json_is_null(v)) {                                  \
 			if (!json_is_integer(v)) {                            \
 				scim_error_set(&err, 400, SCIM_ERR_INVALID_VALUE, \
@@ -689,12 +678,12 @@ void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
 #undef INT_FIELD
 	if (lr.count < -1)
 		lr.count = 0;
-	attrs = join_attrs(get_ci(body, "attributes"), &err, "attributes");
+	attrs = join_attrs(scim_json_get_ci(body, "attributes"), &err, "attributes");
 	if (attrs == (char *)-1) {
 		attrs = NULL;
 		goto fail;
 	}
-	excl = join_attrs(get_ci(body, "excludedAttributes"), &err,
+	excl = join_attrs(scim_json_get_ci(body, "excludedAttributes"), &err,
 			  "excludedAttributes");
 	if (excl == (char *)-1) {
 		excl = NULL;

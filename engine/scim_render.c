@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scim_render.h"
@@ -72,7 +73,7 @@ int scim_render_stored(struct evbuffer *out, scim_srv *srv,
 		       const scimsync_store_plugin *p, scimsync_store_conn *c,
 		       const char *tenant, const scim_restype *rt,
 		       const char *json, size_t len, const char *id,
-		       bool with_computed, scim_error *err)
+		       scim_render_mode mode, scim_error *err)
 {
 	bool user = rt->id == SCIM_RT_USER;
 	render_ctx rc = {.srv = srv, .user = user};
@@ -85,7 +86,7 @@ int scim_render_stored(struct evbuffer *out, scim_srv *srv,
 	if (len < 2 || json[0] != '{' || json[len - 1] != '}')
 		return scim_error_set(err, 500, NULL,
 				      "stored %s is unreadable", rt->name);
-	if (!with_computed) {
+	if (mode == SCIM_RENDER_NO_COMPUTED) {
 		evbuffer_add(out, json, len);
 		return 0;
 	}
@@ -98,10 +99,25 @@ int scim_render_stored(struct evbuffer *out, scim_srv *srv,
 		evbuffer_free(arr);
 		return scim_store_error(err, &serr, "membership");
 	}
-	evbuffer_add(out, json, len - 1);
+	if (mode == SCIM_RENDER_COMPUTED_ONLY) {
+		/* What a projection to the computed attribute keeps: schemas
+		 * and id (returned always). The stored document is small: the
+		 * computed attribute is not in it. */
+		json_t *doc = json_loadb(json, len, 0, NULL);
+		char *schemas = doc ? json_dumps(json_object_get(doc, "schemas"),
+						 JSON_COMPACT | JSON_ENCODE_ANY)
+				    : NULL;
+
+		evbuffer_add_printf(out, "{\"schemas\":%s,\"id\":",
+				    schemas ? schemas : "[]");
+		scim_render_str(out, id);
+		free(schemas);
+		json_decref(doc);
+	} else {
+		evbuffer_add(out, json, len - 1);
+	}
 	if (rc.n > 0) {
-		evbuffer_add_printf(out, "%s\"%s\":[", len > 2 ? "," : "",
-				    user ? "groups" : "members");
+		evbuffer_add_printf(out, ",\"%s\":[", user ? "groups" : "members");
 		evbuffer_add_buffer(out, arr);
 		evbuffer_add(out, "]", 1);
 	}
@@ -123,15 +139,12 @@ static bool item_is(const char *item, size_t n, const char *attr)
 	return n == strlen(attr) && scim_strncasecmp(last, attr, n) == 0;
 }
 
-bool scim_render_plain(const scim_restype *rt, const char *attributes,
-		       const char *excluded, bool *with_computed)
+/* Does the list hold at least one item, and only the name attr? */
+static bool only_names(const char *list, const char *attr)
 {
-	const char *computed = rt->id == SCIM_RT_USER ? "groups" : "members";
-	const char *p = excluded;
+	const char *p = list;
+	bool any = false;
 
-	*with_computed = true;
-	if (attributes && *attributes)
-		return false;
 	while (p && *p) {
 		size_t n;
 
@@ -142,10 +155,27 @@ bool scim_render_plain(const scim_restype *rt, const char *attributes,
 			n--;
 		if (n == 0)
 			break;
-		if (!item_is(p, n, computed))
+		if (!item_is(p, n, attr))
 			return false;
-		*with_computed = false;
+		any = true;
 		p += n;
 	}
-	return true;
+	return any;
+}
+
+scim_render_mode scim_render_mode_for(const scim_restype *rt,
+				      const char *attributes,
+				      const char *excluded)
+{
+	const char *computed = rt->id == SCIM_RT_USER ? "groups" : "members";
+	bool has_attrs = attributes && *attributes;
+	bool has_excl = excluded && *excluded;
+
+	if (!has_attrs && !has_excl)
+		return SCIM_RENDER_FULL;
+	if (has_attrs && !has_excl && only_names(attributes, computed))
+		return SCIM_RENDER_COMPUTED_ONLY;
+	if (!has_attrs && only_names(excluded, computed))
+		return SCIM_RENDER_NO_COMPUTED;
+	return SCIM_RENDER_PARSED;
 }

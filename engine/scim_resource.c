@@ -235,6 +235,23 @@ static int exists_cb(const scimsync_resource *r, void *payload)
 	return 0;
 }
 
+/* The stored resource an update starts from, with the If-Match check
+ * done: NULL with op->err (404, 412) otherwise. */
+static json_t *load_for_write(scim_op *op, const scimsync_store_plugin *p,
+			      scimsync_store_conn *c, int64_t *version)
+{
+	json_t *old = load_stored(p, c, op->tenant, op->rt, op->id, version,
+				  &op->err);
+
+	if (old && op->if_match && !etag_matches(op->if_match, *version)) {
+		json_decref(old);
+		scim_error_set(&op->err, 412, NULL,
+			       "If-Match does not match the current version");
+		return NULL;
+	}
+	return old;
+}
+
 /* Pull the members array out of a group body, validating each entry and
  * checking that each member exists in the tenant (before any write).
  * *out: new array of {"value","type"} objects. */
@@ -412,19 +429,13 @@ static int op_replace(scim_op *op, const scimsync_store_plugin *p,
 		      scimsync_store_conn *c)
 {
 	int64_t version;
-	json_t *old = load_stored(p, c, op->tenant, op->rt, op->id, &version,
-				  &op->err);
+	json_t *old = load_for_write(op, p, c, &version);
 	json_t *res = op->body, *members = NULL, *meta;
 	char *created = NULL;
 	int rc = -1;
 
 	if (old == NULL)
 		return -1;
-	if (op->if_match && !etag_matches(op->if_match, version)) {
-		scim_error_set(&op->err, 412, NULL,
-			       "If-Match does not match the current version");
-		goto out;
-	}
 	if (scim_resource_normalize(op->rt, res, SCIM_NORM_REPLACE, old,
 				    &op->err) < 0)
 		goto out;
@@ -464,8 +475,7 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 		    scimsync_store_conn *c)
 {
 	int64_t version;
-	json_t *old = load_stored(p, c, op->tenant, op->rt, op->id, &version,
-				  &op->err);
+	json_t *old = load_for_write(op, p, c, &version);
 	json_t *res = NULL, *adds = NULL, *meta, *m;
 	scim_member_delta delta;
 	char *created = NULL;
@@ -477,11 +487,6 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	scim_member_delta_init(&delta);
 	if (old == NULL)
 		return -1;
-	if (op->if_match && !etag_matches(op->if_match, version)) {
-		scim_error_set(&op->err, 412, NULL,
-			       "If-Match does not match the current version");
-		goto out;
-	}
 	res = json_deep_copy(old);
 	if (scim_patch_apply(op->rt, res, op->body, is_group ? &delta : NULL,
 			     &op->err) < 0)
@@ -552,17 +557,12 @@ static int op_delete(scim_op *op, const scimsync_store_plugin *p,
 		     scimsync_store_conn *c)
 {
 	int64_t version;
-	json_t *old = load_stored(p, c, op->tenant, op->rt, op->id, &version,
-				  &op->err);
+	json_t *old = load_for_write(op, p, c, &version);
 	scimsync_err serr = {0};
 
 	if (old == NULL)
 		return -1;
 	json_decref(old);
-	if (op->if_match && !etag_matches(op->if_match, version))
-		return scim_error_set(&op->err, 412, NULL,
-				      "If-Match does not match the current "
-				      "version");
 	if (p->del(c, op->tenant, store_type(op->rt), op->id, &serr) != 0)
 		return scim_store_error(&op->err, &serr, op->rt->name);
 	op->status = 204;
@@ -768,7 +768,7 @@ static int text_copy_cb(const scimsync_resource *r, void *payload)
 /* GET by id answered from the stored text (no projection asked for). */
 static void handle_get_plain(scim_srv *srv, evhtp_request_t *req,
 			     const char *tenant, const scim_restype *rt,
-			     const char *id, bool with_computed)
+			     const char *id, scim_render_mode mode)
 {
 	scim_worker *w = scim_worker_self();
 	const char *inm = scim_header(req, "If-None-Match");
@@ -799,7 +799,7 @@ static void handle_get_plain(scim_srv *srv, evhtp_request_t *req,
 	}
 	out = evbuffer_new();
 	if (scim_render_stored(out, srv, srv->sp, w->reader, tenant, rt,
-			       t.json, t.len, id, with_computed, &err) < 0)
+			       t.json, t.len, id, mode, &err) < 0)
 		scim_reply_error(req, &err);
 	else
 		scim_reply_buffer(req, 200, out, etag);
@@ -815,12 +815,12 @@ static void handle_get(scim_srv *srv, evhtp_request_t *req,
 	const char *inm = scim_header(req, "If-None-Match");
 	json_t *res;
 	scim_error err;
-	bool with_computed;
+	scim_render_mode mode = scim_render_mode_for(
+		rt, scim_query_get(q, "attributes", NULL),
+		scim_query_get(q, "excludedAttributes", NULL));
 
-	if (scim_render_plain(rt, scim_query_get(q, "attributes", NULL),
-			      scim_query_get(q, "excludedAttributes", NULL),
-			      &with_computed)) {
-		handle_get_plain(srv, req, tenant, rt, id, with_computed);
+	if (mode != SCIM_RENDER_PARSED) {
+		handle_get_plain(srv, req, tenant, rt, id, mode);
 		return;
 	}
 

@@ -238,6 +238,40 @@ class GroupTest(ScimTestCase):
         got = self.get_user(u["id"], excludedAttributes="groups")
         self.assertNotIn("groups", got)
 
+    def test_text_and_parsed_renderings_agree(self):
+        # Reads without a projection are answered from the stored text
+        # with groups/members spliced in; with one, through the JSON
+        # library. Both must give the same document, escaping included.
+        tricky = 'Q"uote \\ back\tTab \u00e9\u4e2d \U0001f600 </script>'
+        u = self.create_user(displayName=tricky, nickName="n\nl")
+        v = self.create_user()
+        g = self.create_group(display_name="G " + tricky + uniq("g"),
+                              members=[u["id"], v["id"]])
+        # excludedAttributes naming an absent attribute forces the parsed
+        # path without changing what is returned.
+        for path, computed in (("/Users/" + u["id"], "groups"),
+                               ("/Groups/" + g["id"], "members")):
+            with self.subTest(path=path):
+                text = self.c.get(path).json
+                parsed = self.c.get(path, params={
+                    "excludedAttributes": "title"}).json
+                self.assertEqual(text, parsed)
+                self.assertIn(computed, text)
+                only = self.c.get(path, params={"attributes": computed}).json
+                only_parsed = self.c.get(path, params={
+                    "attributes": computed + ",id"}).json
+                self.assertEqual(only, only_parsed)
+                self.assertEqual(set(only), {"schemas", "id", computed})
+        members = {m["value"]: m for m in self.get_group(g["id"])["members"]}
+        self.assertEqual(members[u["id"]]["display"], tricky)
+        lst_text = self.c.get("/Groups", params={
+            "filter": 'id eq "%s"' % g["id"]}).json
+        lst_parsed = self.c.get("/Groups", params={
+            "filter": 'id eq "%s"' % g["id"], "excludedAttributes": "title"}).json
+        self.assertEqual(lst_text, lst_parsed)
+        self.assertEqual(lst_text["Resources"][0]["displayName"],
+                         g["displayName"])
+
     def test_nested_group_member(self):
         inner = self.create_group()
         outer = self.create_group(members=[inner["id"]])

@@ -553,9 +553,15 @@ static void list_reply(scim_srv *srv, evhtp_request_t *req,
 		       const scim_list_req *lr)
 {
 	struct evbuffer *out = evbuffer_new();
+	scimsync_store_conn *c = scim_worker_self()->reader;
 	scim_error err;
+	int rc;
 
-	if (scim_list_run(out, srv, tenant, rt, lr, &err) < 0)
+	/* One snapshot: the count and the page agree. */
+	scim_read_begin(srv, c);
+	rc = scim_list_run(out, srv, tenant, rt, lr, &err);
+	scim_read_end(srv, c);
+	if (rc < 0)
 		scim_reply_error(req, &err);
 	else
 		scim_reply_buffer(req, 200, out, NULL);

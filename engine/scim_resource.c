@@ -779,9 +779,11 @@ static void handle_get_plain(scim_srv *srv, evhtp_request_t *req,
 	scim_error err;
 	int rc;
 
+	scim_read_begin(srv, w->reader);
 	rc = srv->sp->get(w->reader, tenant, store_type(rt), id, text_copy_cb,
 			  &t, &serr);
 	if (rc != 0 || t.json == NULL) {
+		scim_read_end(srv, w->reader);
 		if (rc == SCIMSYNC_ENOTFOUND)
 			scim_error_set(&err, 404, NULL, "%s %s not found",
 				       rt->name, id);
@@ -793,13 +795,16 @@ static void handle_get_plain(scim_srv *srv, evhtp_request_t *req,
 	}
 	scim_etag(etag, t.version);
 	if (inm && etag_matches(inm, t.version)) {
+		scim_read_end(srv, w->reader);
 		free(t.json);
 		scim_reply_json(req, 304, NULL, etag, NULL);
 		return;
 	}
 	out = evbuffer_new();
-	if (scim_render_stored(out, srv, srv->sp, w->reader, tenant, rt,
-			       t.json, t.len, id, mode, &err) < 0)
+	rc = scim_render_stored(out, srv, srv->sp, w->reader, tenant, rt,
+				t.json, t.len, id, mode, &err);
+	scim_read_end(srv, w->reader);
+	if (rc < 0)
 		scim_reply_error(req, &err);
 	else
 		scim_reply_buffer(req, 200, out, etag);
@@ -815,6 +820,7 @@ static void handle_get(scim_srv *srv, evhtp_request_t *req,
 	const char *inm = scim_header(req, "If-None-Match");
 	json_t *res;
 	scim_error err;
+	int rc;
 	scim_render_mode mode = scim_render_mode_for(
 		rt, scim_query_get(q, "attributes", NULL),
 		scim_query_get(q, "excludedAttributes", NULL));
@@ -824,9 +830,12 @@ static void handle_get(scim_srv *srv, evhtp_request_t *req,
 		return;
 	}
 
-	if (scim_resource_load(&res, srv, srv->sp, w->reader, tenant, rt, id,
-			       rt->id == SCIM_RT_GROUP && wants_members(q),
-			       &err) < 0) {
+	scim_read_begin(srv, w->reader);
+	rc = scim_resource_load(&res, srv, srv->sp, w->reader, tenant, rt, id,
+				rt->id == SCIM_RT_GROUP && wants_members(q),
+				&err);
+	scim_read_end(srv, w->reader);
+	if (rc < 0) {
 		scim_reply_error(req, &err);
 		return;
 	}

@@ -228,6 +228,25 @@ int scim_store_error(scim_error *err, const scimsync_err *serr,
 	}
 }
 
+void scim_read_begin(scim_srv *srv, scimsync_store_conn *c)
+{
+	scimsync_err serr = {0};
+
+	if (SCIM_STORE_HAS(srv->sp, read_begin) &&
+	    srv->sp->read_begin(c, &serr) != 0)
+		log_msg(LOG_WARN, "store", "read snapshot: %s", serr.message);
+}
+
+void scim_read_end(scim_srv *srv, scimsync_store_conn *c)
+{
+	scimsync_err serr = {0};
+
+	if (SCIM_STORE_HAS(srv->sp, read_end) &&
+	    srv->sp->read_end(c, &serr) != 0)
+		log_msg(LOG_WARN, "store", "read snapshot end: %s",
+			serr.message);
+}
+
 /* ---- Request bodies ---- */
 
 /* Depth of JSON nesting, scanning bytes (strings skipped): refuses deep

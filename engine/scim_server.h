@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <evhtp/evhtp.h>
 #include <jansson.h>
@@ -108,6 +109,18 @@ const char *scim_header(evhtp_request_t *req, const char *name);
 /* Map a store error to a SCIM error (500 never shows the store's text). */
 int scim_store_error(scim_error *err, const scimsync_err *serr,
 		     const char *what);
+
+/* An optional store entry (added after 1.0) is used only when the plugin's
+ * descriptor is large enough to hold it and sets it. */
+#define SCIM_STORE_HAS(p, field)                                              \
+	((p)->header.struct_size >= offsetof(scimsync_store_plugin, field) +  \
+					    sizeof((p)->field) &&             \
+	 (p)->field != NULL)
+
+/* Open and close a read snapshot on a reader (no-ops when the store has
+ * none). A failure to open is not fatal: reads then run unsnapshotted. */
+void scim_read_begin(scim_srv *srv, scimsync_store_conn *c);
+void scim_read_end(scim_srv *srv, scimsync_store_conn *c);
 
 /* ---- Lifecycle ---- */
 int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,

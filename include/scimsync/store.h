@@ -26,6 +26,7 @@
  *
  * Change log
  *   2026-11-22  1.0  first version.
+ *   2026-11-22  1.1  optional read_begin/read_end (read snapshots).
  */
 #ifndef SCIMSYNC_STORE_H
 #define SCIMSYNC_STORE_H
@@ -37,7 +38,7 @@ extern "C" {
 #endif
 
 #define SCIMSYNC_STORE_ABI_MAJOR 1
-#define SCIMSYNC_STORE_ABI_MINOR 0
+#define SCIMSYNC_STORE_ABI_MINOR 1
 
 typedef enum scimsync_res_type {
 	SCIMSYNC_RES_USER = 1,
@@ -167,6 +168,15 @@ typedef struct scimsync_store_plugin {
 	/* Remove every member of group_id. */
 	int (*member_clear)(scimsync_store_conn *c, const char *tenant,
 			    const char *group_id, scimsync_err *err);
+
+	/* ---- Added in 1.1; optional (NULL, or beyond struct_size) ---- */
+
+	/* A read snapshot on a reader connection: every read between
+	 * read_begin and read_end sees the same committed state (a GET's
+	 * resource and its memberships, a list and its count). Cheap; one
+	 * per request. On the writer connection both are no-ops. */
+	int (*read_begin)(scimsync_store_conn *c, scimsync_err *err);
+	int (*read_end)(scimsync_store_conn *c, scimsync_err *err);
 } scimsync_store_plugin;
 
 #ifdef __cplusplus

@@ -484,9 +484,9 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	int rc = -1;
 	bool is_group = op->rt->id == SCIM_RT_GROUP, members_changed;
 
-	scim_member_delta_init(&delta);
 	if (old == NULL)
 		return -1;
+	scim_member_delta_init(&delta);
 	res = json_deep_copy(old);
 	if (scim_patch_apply(op->rt, res, op->body, is_group ? &delta : NULL,
 			     &op->err) < 0)

@@ -364,11 +364,54 @@ static void shim_readcb(struct bufferevent *bev, void *ctx)
 	atomic_load(&evhtp_readcb)(bev, ctx);
 }
 
+/* A worker's open connections, so the ones still idle at shutdown are
+ * freed (libevhtp leaves them to the process's end). Touched only on the
+ * worker's own thread. */
+struct scim_conn {
+	evhtp_connection_t *conn;
+	scim_worker *w;
+	scim_conn *prev, *next;
+};
+
+static evhtp_res on_conn_fini(evhtp_connection_t *conn, void *arg)
+{
+	scim_conn *sc = arg;
+
+	(void)conn;
+	if (sc->prev)
+		sc->prev->next = sc->next;
+	else
+		sc->w->conns = sc->next;
+	if (sc->next)
+		sc->next->prev = sc->prev;
+	free(sc);
+	return EVHTP_RES_OK;
+}
+
+static void track_conn(evhtp_connection_t *conn)
+{
+	scim_worker *w = scim_worker_self();
+	scim_conn *sc;
+
+	if (w == NULL || (sc = calloc(1, sizeof(*sc))) == NULL)
+		return;
+	sc->conn = conn;
+	sc->w = w;
+	sc->next = w->conns;
+	if (w->conns)
+		w->conns->prev = sc;
+	w->conns = sc;
+	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
+				  (evhtp_hook)on_conn_fini, sc);
+}
+
 static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
 {
 	bufferevent_data_cb rcb, wcb;
 	bufferevent_event_cb ecb;
 	void *cbarg;
+
+	track_conn(conn);
 
 	evhtp_connection_set_hook(conn, evhtp_hook_on_read, (evhtp_hook)on_body,
 				  arg);
@@ -859,6 +902,15 @@ static void worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 	(void)htp;
 	(void)thr;
 	if (w) {
+		/* Connections still open (idle keep-alives): their fini hook
+		 * unlinks each from the list. */
+		while (w->conns) {
+			scim_conn *sc = w->conns;
+
+			evhtp_connection_free(sc->conn);
+			if (w->conns == sc) /* the hook did not run */
+				on_conn_fini(NULL, sc);
+		}
 		srv->sp->conn_close(w->reader);
 		free(w);
 		worker_self = NULL;

@@ -44,11 +44,14 @@ typedef struct scim_srv {
 	atomic_bool stopping;
 } scim_srv;
 
+typedef struct scim_conn scim_conn;
+
 /* State of one worker thread. */
 typedef struct scim_worker {
 	scim_srv *srv;
 	struct event_base *base;
 	scimsync_store_conn *reader;
+	scim_conn *conns; /* open connections, freed at exit if still open */
 } scim_worker;
 
 /* The worker state of the calling thread (NULL outside workers). */

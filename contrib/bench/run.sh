@@ -21,7 +21,8 @@
 # GROUP_BATCH (members per PATCH when filling the big group, 5000),
 # SKIP_BUILD=1 (use the binaries as they are), STORE_PLUGIN (path to
 # another store_sqlite.so to benchmark), KEEP=1 (keep the temp dir),
-# BENCH_DEBUG=1 (wrk scripts print the first failed response).
+# BENCH_DEBUG=1 (wrk scripts print the first failed response),
+# STORE_OPTIONS (extra store options, YAML flow: "mmap_size_mb: 0").
 set -eEuo pipefail
 trap 'echo "run.sh: line $LINENO: unexpected failure: $BASH_COMMAND" >&2' ERR
 
@@ -176,7 +177,7 @@ listen: {address: 127.0.0.1, port: $port, threads: $THREADS}
 log_level: warn
 store:
   plugin: $work/bin/store_sqlite.so
-  options: {path: $work/scim.db, synchronous: FULL}
+  options: {path: $work/scim.db, synchronous: FULL${STORE_OPTIONS:+, $STORE_OPTIONS}}
 limits: {max_body_bytes: 8388608, max_results: 1000, bulk_max_operations: $BULK_OPS, bulk_max_payload: 8388608}
 auth: {tenant: default, token_sha256: $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)}
 YAML
@@ -306,6 +307,8 @@ summarize_and_exit() {
 	fi
 	if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
 		rss_end=$(kb_of "$srv_pid" VmRSS)
+		anon_end=$(kb_of "$srv_pid" RssAnon)
+		file_end=$(kb_of "$srv_pid" RssFile)
 		hwm_end=$(kb_of "$srv_pid" VmHWM)
 	fi
 	local hwm_max=${hwm_end:-${HWM_LOAD:-}}
@@ -348,6 +351,7 @@ summarize_and_exit() {
 		echo "| scimsyncd RSS after loading $USERS+ users | VmRSS $(mb "${RSS_LOAD:-}"), VmHWM $(mb "${HWM_LOAD:-}") | |"
 		[ -n "${HWM_PRE:-}" ] && echo "| scimsyncd RSS after the PATCH tests, before reading the groups whole | VmRSS $(mb "$RSS_PRE"), VmHWM $(mb "$HWM_PRE") | $t_rss_pre |"
 		echo "| scimsyncd RSS at the end | VmRSS $(mb "${rss_end:-}"), VmHWM $(mb "${hwm_end:-}") | $t_rss |"
+		[ -n "${anon_end:-}" ] && echo "| of which anonymous / file-backed (mapped database pages, reclaimable) | RssAnon $(mb "$anon_end"), RssFile $(mb "$file_end") | |"
 		[ -n "$rss_trail" ] && echo "| scimsyncd VmRSS after each phase | $rss_trail | |"
 		[ -n "${BULK_RATE:-}" ] && echo "| Bulk top-up (1,000 POSTs per request, 2 at a time) | $BULK_RATE users/s | |"
 		[ -n "${list_secs:-}" ] && echo "| Cursor paging, count=1000, attributes=userName | ${listed:-?} users in ${list_secs}s ($pages pages) | |"

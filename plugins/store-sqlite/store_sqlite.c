@@ -456,7 +456,7 @@ static int parse_options(scimsync_store *s, const scimsync_option *options,
 
 	s->synchronous = "FULL";
 	s->busy_timeout_ms = 5000;
-	s->mmap_size_mb = 1024;
+	s->mmap_size_mb = 0;
 	for (o = options; o != NULL && o->key != NULL; o++) {
 		const char *v = o->value != NULL ? o->value : "";
 
@@ -536,8 +536,11 @@ static int db_open(scimsync_store *s, sqlite3 **out, scimsync_err *err)
 			 s->cache_size_kb);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}
-	/* Reads through a memory map, not a pread(2) per page: most of a
-	 * GET's cost otherwise. Writes still go through write(2) and fsync. */
+	/* Optionally read through a memory map instead of a pread(2) per
+	 * page: measured ~7% more GET/s at 100,000 users, but the mapped
+	 * pages count in the process's RSS (1 GB at 200,000 users), which
+	 * operators read as memory use. Off by default. Writes still go
+	 * through write(2) and fsync. */
 	if (rc == SQLITE_OK && s->mmap_size_mb > 0) {
 		snprintf(sql, sizeof(sql), "PRAGMA mmap_size=%lld;",
 			 (long long)s->mmap_size_mb << 20);

@@ -17,13 +17,13 @@ typedef enum { B_PENDING, B_DONE, B_FAILED } bstate;
 typedef struct bop {
 	const char *method_text; /* as the client wrote it */
 	scim_method method;
-	const char *bulk_id;   /* or NULL */
+	const char *bulk_id; /* or NULL */
 	const char *path;
-	json_t *data;          /* borrowed from the request */
+	json_t *data; /* borrowed from the request */
 	const char *version;
 	bstate state;
-	char *new_id;          /* created id (POST) */
-	json_t *result;        /* the response entry */
+	char *new_id;	/* created id (POST) */
+	json_t *result; /* the response entry */
 } bop;
 
 typedef struct bulk_ctx {
@@ -34,8 +34,8 @@ typedef struct bulk_ctx {
 	size_t n;
 	long fail_on_errors; /* 0: never stop */
 	long errors;
-	json_t *results;     /* in processing order */
-	int fatal;           /* a store failure: nothing is kept */
+	json_t *results; /* in processing order */
+	int fatal;	 /* a store failure: nothing is kept */
 	scim_error fatal_err;
 } bulk_ctx;
 
@@ -83,9 +83,10 @@ static int subst_str(bulk_ctx *b, const char *s, char **out, scim_error *err)
 				      "unknown bulkId '%.*s'",
 				      (int)(end - id > 64 ? 64 : end - id), id);
 	if (ref->state == B_FAILED)
-		return scim_error_set(err, 409, SCIM_ERR_INVALID_VALUE,
-				      "bulkId '%s' refers to a failed operation",
-				      ref->bulk_id);
+		return scim_error_set(
+			err, 409, SCIM_ERR_INVALID_VALUE,
+			"bulkId '%s' refers to a failed operation",
+			ref->bulk_id);
 	if (ref->state == B_PENDING || ref->new_id == NULL)
 		return 1;
 	n = (size_t)(at - s) + strlen(ref->new_id) + strlen(end) + 1;
@@ -296,7 +297,8 @@ static void bulk_run(scim_async *a, const scimsync_store_plugin *p,
 
 				if (o->state != B_PENDING)
 					continue;
-				scim_error_set(&err, 409, SCIM_ERR_INVALID_VALUE,
+				scim_error_set(&err, 409,
+					       SCIM_ERR_INVALID_VALUE,
 					       "circular bulkId reference");
 				o->result = op_error(o, &err);
 				o->state = B_FAILED;
@@ -339,17 +341,16 @@ static void bulk_finish(evhtp_request_t *req, int run_rc, int committed,
 				       "committed; retry");
 		scim_reply_error(req, &err);
 	} else {
-		json_t *resp = json_pack("{s:[s],s:O}", "schemas",
-					 SCIM_URN_BULK_RESP, "Operations",
-					 b->results);
+		json_t *resp =
+			json_pack("{s:[s],s:O}", "schemas", SCIM_URN_BULK_RESP,
+				  "Operations", b->results);
 
 		scim_reply_json(req, 200, resp, NULL, NULL);
 	}
 	bulk_free(b);
 }
 
-void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
-		      const char *tenant)
+void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req, const char *tenant)
 {
 	const scimsync_config *cfg = srv->cfg;
 	size_t len = evbuffer_get_length(req->buffer_in);
@@ -371,23 +372,24 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 	b->srv = srv;
 	b->tenant = tenant;
 	b->results = json_array();
-	b->body = scim_json_parse((const char *)evbuffer_pullup(req->buffer_in,
-								-1),
-				  len, cfg->max_json_depth, &err);
+	b->body = scim_json_parse(
+		(const char *)evbuffer_pullup(req->buffer_in, -1), len,
+		cfg->max_json_depth, &err);
 	if (b->body == NULL)
 		goto fail;
 	schemas = scim_json_get_ci(b->body, "schemas");
 	{
 		bool ok = false;
 
-		json_array_foreach((json_t *)schemas, i, o)
+		json_array_foreach ((json_t *)schemas, i, o)
 			if (json_is_string(o) &&
 			    scim_strcasecmp(json_string_value(o),
 					    SCIM_URN_BULK_REQ) == 0)
 				ok = true;
 		if (!ok) {
-			scim_error_set(&err, 400, SCIM_ERR_INVALID_SYNTAX,
-				       "schemas must contain " SCIM_URN_BULK_REQ);
+			scim_error_set(
+				&err, 400, SCIM_ERR_INVALID_SYNTAX,
+				"schemas must contain " SCIM_URN_BULK_REQ);
 			goto fail;
 		}
 	}
@@ -416,9 +418,10 @@ void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
 	}
 	b->n = json_array_size(ops);
 	b->ops = calloc(b->n ? b->n : 1, sizeof(*b->ops));
-	json_array_foreach((json_t *)ops, i, o) {
+	json_array_foreach ((json_t *)ops, i, o) {
 		bop *bo = &b->ops[i];
-		const char *m = json_string_value(scim_json_get_ci(o, "method"));
+		const char *m =
+			json_string_value(scim_json_get_ci(o, "method"));
 		const json_t *bid = scim_json_get_ci(o, "bulkId");
 		scim_error oe;
 

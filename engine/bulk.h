@@ -7,7 +7,6 @@
 
 #include "scim_server.h"
 
-void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req,
-		      const char *tenant);
+void scim_handle_bulk(scim_srv *srv, evhtp_request_t *req, const char *tenant);
 
 #endif

@@ -1,6 +1,6 @@
 /* conf.c - scimsyncd's configuration file. */
-#include "config.h"
 #include "conf.h"
+#include "config.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -43,7 +43,7 @@ static int cfg_known_keys(cfg_ctx *cx, const json_t *obj, const char *where,
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach ((json_t *)obj, key, v) {
 		int ok = 0;
 
 		for (const char *const *a = allowed; *a; a++)
@@ -94,7 +94,8 @@ static int cfg_int(cfg_ctx *cx, const json_t *sec, const char *secname,
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > max)
-		return cfg_fail(cx, "'%s.%s' must be an integer from %lld to %lld",
+		return cfg_fail(cx,
+				"'%s.%s' must be an integer from %lld to %lld",
 				secname, key, min, max);
 	*out = json_integer_value(v);
 	return 0;
@@ -133,21 +134,20 @@ static void conf_defaults(scimsync_config *c)
 	c->tenant = strdup("default");
 }
 
-static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
-			    const json_t *root)
+static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 {
 	static const char *const top_keys[] = {
-		"listen", "base_url", "log_level", "store", "limits", "auth",
-		NULL};
+		"listen", "base_url", "log_level", "store",
+		"limits", "auth",     NULL};
 	static const char *const listen_keys[] = {"address", "port", "threads",
-						  "backlog", "tls", NULL};
+						  "backlog", "tls",  NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
 	static const char *const store_keys[] = {"plugin", "plugin_dir",
 						 "options", NULL};
 	static const char *const limit_keys[] = {
-		"max_body_bytes", "max_json_depth", "max_filter_length",
-		"max_results", "default_count", "bulk_max_operations",
-		"bulk_max_payload", "write_batch", NULL};
+		"max_body_bytes",   "max_json_depth", "max_filter_length",
+		"max_results",	    "default_count",  "bulk_max_operations",
+		"bulk_max_payload", "write_batch",    NULL};
 	static const char *const auth_keys[] = {"tenant", "token_sha256", NULL};
 	const json_t *listen, *tls, *store, *limits, *auth, *opts, *v;
 	char *level = NULL, *hash = NULL;
@@ -183,12 +183,12 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
 	    cfg_str(cx, auth, "auth", "token_sha256", &hash) < 0)
 		goto fail;
 
-#define INT_OPT(sec, secname, key, min, max, field)                          \
-	do {                                                                  \
-		n = (long long)(field);                                       \
-		if (cfg_int(cx, sec, secname, key, min, max, &n) < 0)         \
-			goto fail;                                            \
-		(field) = n;                                                  \
+#define INT_OPT(sec, secname, key, min, max, field)                            \
+	do {                                                                   \
+		n = (long long)(field);                                        \
+		if (cfg_int(cx, sec, secname, key, min, max, &n) < 0)          \
+			goto fail;                                             \
+		(field) = n;                                                   \
 	} while (0)
 	INT_OPT(listen, "listen", "port", 0, 65535, c->port);
 	INT_OPT(listen, "listen", "threads", 1, 256, c->threads);
@@ -213,7 +213,8 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
 	if (level) {
 		c->log_level = log_level_parse(level);
 		if (c->log_level < 0) {
-			cfg_fail(cx, "'log_level' must be error, warn, info or debug");
+			cfg_fail(cx, "'log_level' must be error, warn, info or "
+				     "debug");
 			goto fail;
 		}
 	}
@@ -223,14 +224,17 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
 	}
 	if (hash) {
 		if (strlen(hash) != 64) {
-			cfg_fail(cx, "'auth.token_sha256' must be 64 hex digits");
+			cfg_fail(cx,
+				 "'auth.token_sha256' must be 64 hex digits");
 			goto fail;
 		}
 		for (int i = 0; i < 32; i++) {
-			int hi = hexval(hash[2 * i]), lo = hexval(hash[2 * i + 1]);
+			int hi = hexval(hash[2 * i]),
+			    lo = hexval(hash[2 * i + 1]);
 
 			if (hi < 0 || lo < 0) {
-				cfg_fail(cx, "'auth.token_sha256' must be 64 hex digits");
+				cfg_fail(cx, "'auth.token_sha256' must be 64 "
+					     "hex digits");
 				goto fail;
 			}
 			c->token_hash[i] = (unsigned char)(hi << 4 | lo);
@@ -251,7 +255,7 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
 		if (c->store_options == NULL)
 			goto fail;
 		if (opts) {
-			json_object_foreach((json_t *)opts, key, v) {
+			json_object_foreach ((json_t *)opts, key, v) {
 				char buf[64];
 				const char *s = buf;
 
@@ -259,11 +263,14 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx,
 					s = json_string_value(v);
 				else if (json_is_integer(v))
 					snprintf(buf, sizeof(buf), "%lld",
-						 (long long)json_integer_value(v));
+						 (long long)json_integer_value(
+							 v));
 				else if (json_is_boolean(v))
 					s = json_is_true(v) ? "true" : "false";
 				else {
-					cfg_fail(cx, "'store.options.%s' must be a scalar",
+					cfg_fail(cx,
+						 "'store.options.%s' must be a "
+						 "scalar",
 						 key);
 					goto fail;
 				}
@@ -282,15 +289,16 @@ fail:
 	return -1;
 }
 
-int conf_load_string(scimsync_config **out, const char *text,
-		       const char *name, char *errbuf, size_t errlen)
+int conf_load_string(scimsync_config **out, const char *text, const char *name,
+		     char *errbuf, size_t errlen)
 {
 	cfg_ctx cx = {name ? name : "<config>", errbuf, errlen};
 	scimsync_config *c;
 	json_t *root;
 
 	*out = NULL;
-	if (yaml_to_json(&root, text, strlen(text), cx.name, errbuf, errlen) < 0)
+	if (yaml_to_json(&root, text, strlen(text), cx.name, errbuf, errlen) <
+	    0)
 		return -1;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -309,7 +317,7 @@ int conf_load_string(scimsync_config **out, const char *text,
 }
 
 int conf_load_file(scimsync_config **out, const char *path, char *errbuf,
-		     size_t errlen)
+		   size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf;

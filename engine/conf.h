@@ -15,31 +15,32 @@
 typedef struct scimsync_config {
 	/* listen */
 	char *listen_address; /* default 127.0.0.1 */
-	int port;             /* default 8080 */
-	int threads;          /* worker threads; default: number of CPUs */
-	int backlog;          /* default 1024 */
-	char *tls_cert;       /* PEM files; both or neither */
+	int port;	      /* default 8080 */
+	int threads;	      /* worker threads; default: number of CPUs */
+	int backlog;	      /* default 1024 */
+	char *tls_cert;	      /* PEM files; both or neither */
 	char *tls_key;
-	char *base_url; /* for meta.location; default http(s)://addr:port/scim/v2 */
+	char *base_url; /* for meta.location; default
+			   http(s)://addr:port/scim/v2 */
 	int log_level;
 
 	/* store */
-	char *store_plugin; /* name ("sqlite") or path to a .so */
-	char *plugin_dir;   /* default SCIMSYNC_PLUGINDIR */
+	char *store_plugin;		/* name ("sqlite") or path to a .so */
+	char *plugin_dir;		/* default SCIMSYNC_PLUGINDIR */
 	scimsync_option *store_options; /* key NULL terminates */
 
 	/* limits */
-	size_t max_body_bytes;   /* default 1 MiB */
-	int max_json_depth;      /* default 64 */
-	int max_filter_length;   /* default 4096 */
-	int max_results;         /* largest count served; default 1000 */
-	int default_count;       /* count when none given; default 100 */
+	size_t max_body_bytes;	 /* default 1 MiB */
+	int max_json_depth;	 /* default 64 */
+	int max_filter_length;	 /* default 4096 */
+	int max_results;	 /* largest count served; default 1000 */
+	int default_count;	 /* count when none given; default 100 */
 	int bulk_max_operations; /* default 1000 */
 	size_t bulk_max_payload; /* default 1 MiB */
-	int write_batch;         /* most requests per group commit; 256 */
+	int write_batch;	 /* most requests per group commit; 256 */
 
 	/* auth (single tenant until tenants land) */
-	char *tenant;                 /* default "default" */
+	char *tenant;		      /* default "default" */
 	unsigned char token_hash[32]; /* SHA-256 of the bearer token */
 	bool has_token;
 } scimsync_config;
@@ -47,9 +48,9 @@ typedef struct scimsync_config {
 /* Load and validate. On success *out is new (conf_free). On error -1 and
  * a message naming file, line and column where known. */
 int conf_load_file(scimsync_config **out, const char *path, char *errbuf,
-		     size_t errlen);
-int conf_load_string(scimsync_config **out, const char *text,
-		       const char *name, char *errbuf, size_t errlen);
+		   size_t errlen);
+int conf_load_string(scimsync_config **out, const char *text, const char *name,
+		     char *errbuf, size_t errlen);
 void conf_free(scimsync_config *c);
 
 #endif

@@ -67,12 +67,12 @@ enum lit_kind { LIT_NONE, LIT_STRING, LIT_NUMBER, LIT_BOOL, LIT_NULL };
 
 struct flit {
 	enum lit_kind kind;
-	json_t *json;     /* the literal; NULL for pr */
+	json_t *json;	  /* the literal; NULL for pr */
 	const char *text; /* string value (borrowed from json) or number text */
-	char *raw;        /* LIT_NUMBER: the number as written */
-	char *folded;     /* LIT_STRING: text folded */
-	bool bval;        /* LIT_BOOL */
-	bool has_num;     /* numeric value known (number, numeric string) */
+	char *raw;	  /* LIT_NUMBER: the number as written */
+	char *folded;	  /* LIT_STRING: text folded */
+	bool bval;	  /* LIT_BOOL */
+	bool has_num;	  /* numeric value known (number, numeric string) */
 	bool is_int;
 	json_int_t ival;
 	double dval;
@@ -88,13 +88,13 @@ struct scim_filter {
 	size_t nkids;
 	size_t cap;
 	/* FN_CMP and FN_VALPATH */
-	bool in_vf;     /* comparison on a sub-attribute of an element */
-	bool ext;       /* the top-level attribute lives in json[urn] */
-	bool known;     /* the compared attribute has a definition */
-	char *urn;      /* schema URN (see above), or NULL */
-	char *name;     /* top-level attribute (the parent when in_vf) */
+	bool in_vf; /* comparison on a sub-attribute of an element */
+	bool ext;   /* the top-level attribute lives in json[urn] */
+	bool known; /* the compared attribute has a definition */
+	char *urn;  /* schema URN (see above), or NULL */
+	char *name; /* top-level attribute (the parent when in_vf) */
 	const scim_attr *attr;
-	char *sub;      /* sub-attribute (what is looked up when in_vf) */
+	char *sub; /* sub-attribute (what is looked up when in_vf) */
 	const scim_attr *sub_def;
 	const scim_attr *cmp_def; /* type of compared values; NULL: infer */
 	scim_filter_op op;
@@ -163,8 +163,9 @@ static const scim_schema *schema_of_attr(const scim_restype *rt,
 			if (&cand[i]->attrs[j] == def)
 				return cand[i];
 	}
-	for (i = 0; rt != NULL && rt->extensions != NULL &&
-		    rt->extensions[i] != NULL; i++) {
+	for (i = 0;
+	     rt != NULL && rt->extensions != NULL && rt->extensions[i] != NULL;
+	     i++) {
 		for (j = 0; j < rt->extensions[i]->n_attrs; j++)
 			if (&rt->extensions[i]->attrs[j] == def)
 				return rt->extensions[i];
@@ -249,7 +250,7 @@ struct apath {
 	const scim_schema *schema; /* known URN prefix, or NULL */
 	size_t urn_pos, urn_len;   /* URN as written (0 length: none) */
 	size_t name_pos, name_len;
-	size_t sub_pos, sub_len;   /* 0 length: no sub-attribute */
+	size_t sub_pos, sub_len; /* 0 length: no sub-attribute */
 };
 
 static void perr(struct parser *p, size_t pos, const char *fmt, ...)
@@ -317,17 +318,20 @@ static int parse_attrpath(struct parser *p, struct apath *ap)
 
 	memset(ap, 0, sizeof(*ap));
 	ap->pos = p->pos;
-	if (p->len - p->pos >= 4 && scim_strncasecmp(p->s + p->pos, "urn:", 4) == 0) {
+	if (p->len - p->pos >= 4 &&
+	    scim_strncasecmp(p->s + p->pos, "urn:", 4) == 0) {
 		const char *rest = NULL;
 		const scim_schema *sch = NULL;
 
 		if (p->in_vf) {
-			perr(p, p->pos, "expected sub-attribute name "
-					"(no URN inside a value filter)");
+			perr(p, p->pos,
+			     "expected sub-attribute name "
+			     "(no URN inside a value filter)");
 			return -1;
 		}
 		if (p->rt != NULL)
-			sch = scim_schema_match_urn(p->rt, p->s + p->pos, &rest);
+			sch = scim_schema_match_urn(p->rt, p->s + p->pos,
+						    &rest);
 		if (sch != NULL && rest != NULL && rest > p->s + p->pos &&
 		    rest[-1] == ':') {
 			ap->schema = sch;
@@ -352,8 +356,9 @@ static int parse_attrpath(struct parser *p, struct apath *ap)
 	}
 	n = name_at(p, p->pos);
 	if (n == 0) {
-		perr(p, p->pos, ap->urn_len ? "expected attribute name after URN"
-					    : "expected attribute path");
+		perr(p, p->pos,
+		     ap->urn_len ? "expected attribute name after URN"
+				 : "expected attribute path");
 		return -1;
 	}
 	ap->name_pos = p->pos;
@@ -361,8 +366,9 @@ static int parse_attrpath(struct parser *p, struct apath *ap)
 	p->pos += n;
 	if (p->s[p->pos] == '.') {
 		if (p->in_vf) {
-			perr(p, p->pos, "expected comparison operator "
-					"(no sub-attribute of a sub-attribute)");
+			perr(p, p->pos,
+			     "expected comparison operator "
+			     "(no sub-attribute of a sub-attribute)");
 			return -1;
 		}
 		p->pos++;
@@ -568,8 +574,8 @@ static int parse_value(struct parser *p, struct flit *l)
 			}
 			i++;
 		}
-		l->json = json_loadb(s + start, i + 1 - start,
-				     JSON_DECODE_ANY, &jerr);
+		l->json = json_loadb(s + start, i + 1 - start, JSON_DECODE_ANY,
+				     &jerr);
 		if (l->json == NULL &&
 		    json_error_code(&jerr) == json_error_out_of_memory) {
 			poom(p);
@@ -605,7 +611,8 @@ static int parse_value(struct parser *p, struct flit *l)
 	}
 	if (s[start] == '-' || is_digit(s[start])) {
 		n = number_len(s + start);
-		if (n == 0 || is_namechar(s[start + n]) || s[start + n] == '.') {
+		if (n == 0 || is_namechar(s[start + n]) ||
+		    s[start + n] == '.') {
 			perr(p, start, "invalid number");
 			return -1;
 		}
@@ -655,8 +662,9 @@ static scim_filter *parse_valpath(struct parser *p, const struct apath *ap)
 		return NULL;
 	}
 	if (ap->sub_len > 0) {
-		perr(p, p->pos, "expected comparison operator "
-				"(no value filter on a sub-attribute)");
+		perr(p, p->pos,
+		     "expected comparison operator "
+		     "(no value filter on a sub-attribute)");
 		return NULL;
 	}
 	n = node_new(FN_VALPATH, p->rt);
@@ -667,8 +675,10 @@ static scim_filter *parse_valpath(struct parser *p, const struct apath *ap)
 	if (resolve(p, ap, n) < 0)
 		goto fail;
 	if (n->attr != NULL && n->attr->type != SCIM_T_COMPLEX) {
-		perr(p, ap->pos, "value filter on attribute '%s', which is "
-				 "not complex", n->attr->name);
+		perr(p, ap->pos,
+		     "value filter on attribute '%s', which is "
+		     "not complex",
+		     n->attr->name);
 		goto fail;
 	}
 	if (++p->depth > SCIM_FILTER_MAX_DEPTH) {
@@ -949,8 +959,8 @@ int scim_filter_parse(scim_filter **out, const scim_restype *rt,
 }
 
 int scim_filter_parse_sub(scim_filter **out, const scim_restype *rt,
-			  const scim_attr *parent, const char *text,
-			  size_t len, scim_error *err)
+			  const scim_attr *parent, const char *text, size_t len,
+			  scim_error *err)
 {
 	struct parser p;
 	const scim_schema *sch = schema_of_attr(rt, parent);
@@ -985,8 +995,8 @@ static bool ord_ok(scim_filter_op op, int c)
 	}
 }
 
-static bool str_op(scim_filter_op op, const char *a, size_t alen,
-		   const char *b, size_t blen)
+static bool str_op(scim_filter_op op, const char *a, size_t alen, const char *b,
+		   size_t blen)
 {
 	int c;
 
@@ -1036,8 +1046,7 @@ static bool cmp_bool(const json_t *v, const struct flit *l, scim_filter_op op)
 	return a >= 0 && b >= 0 && a == b;
 }
 
-static bool cmp_number(const json_t *v, const struct flit *l,
-		       scim_filter_op op)
+static bool cmp_number(const json_t *v, const struct flit *l, scim_filter_op op)
 {
 	json_int_t ai = 0;
 	double ad;
@@ -1073,8 +1082,8 @@ static bool cmp_number(const json_t *v, const struct flit *l,
 	return ord_ok(op, c);
 }
 
-static bool cmp_string(const char *a, const struct flit *l,
-		       scim_filter_op op, bool exact)
+static bool cmp_string(const char *a, const struct flit *l, scim_filter_op op,
+		       bool exact)
 {
 	const char *b;
 	char *fa;
@@ -1154,8 +1163,8 @@ static bool cmp_one(const scim_filter *f, const json_t *v, scim_filter_op op)
 /* v: a value or an array of values. use_value: compare the "value"
  * sub-attribute of objects (complex attribute without sub-attribute).
  * Arrays nested in arrays are ignored, so this never recurses. */
-static bool cmp_values(const scim_filter *f, const json_t *v,
-		       scim_filter_op op, bool use_value)
+static bool cmp_values(const scim_filter *f, const json_t *v, scim_filter_op op,
+		       bool use_value)
 {
 	size_t i, n = 1;
 	const json_t *el = v;
@@ -1243,8 +1252,9 @@ static bool any_value(const scim_filter *f, const json_t *v, scim_filter_op op)
 	if (json_is_object(v))
 		return cmp_values(f, scim_json_get_ci(v, f->sub), op, false);
 	for (i = 0; i < json_array_size(v); i++)
-		if (cmp_values(f, scim_json_get_ci(json_array_get(v, i), f->sub), op,
-			       false))
+		if (cmp_values(f,
+			       scim_json_get_ci(json_array_get(v, i), f->sub),
+			       op, false))
 			return true;
 	return false;
 }

@@ -55,8 +55,8 @@ int scim_filter_parse(scim_filter **out, const scim_restype *rt,
  * rt). `len` bytes of text are read. Used by scim_path and the mapping
  * language. */
 int scim_filter_parse_sub(scim_filter **out, const scim_restype *rt,
-			  const scim_attr *parent, const char *text,
-			  size_t len, scim_error *err);
+			  const scim_attr *parent, const char *text, size_t len,
+			  scim_error *err);
 
 void scim_filter_free(scim_filter *f);
 
@@ -66,13 +66,13 @@ bool scim_filter_match(const scim_filter *f, const json_t *json);
 
 /* What one comparison in a filter looks like, for the visitor. */
 typedef struct scim_filter_cmp {
-	const char *urn;       /* schema URN of the attribute, or NULL */
-	const char *attr;      /* canonical top-level attribute name */
-	const char *sub;       /* sub-attribute name, or NULL */
+	const char *urn;  /* schema URN of the attribute, or NULL */
+	const char *attr; /* canonical top-level attribute name */
+	const char *sub;  /* sub-attribute name, or NULL */
 	scim_filter_op op;
-	const json_t *value;   /* the literal (NULL for pr); borrowed */
-	bool negated;          /* under an odd number of `not` */
-	bool in_value_filter;  /* inside attr[ ... ]: attr is the parent */
+	const json_t *value;  /* the literal (NULL for pr); borrowed */
+	bool negated;	      /* under an odd number of `not` */
+	bool in_value_filter; /* inside attr[ ... ]: attr is the parent */
 } scim_filter_cmp;
 
 /* Call cb for every comparison in f, depth first, left to right. */

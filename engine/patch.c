@@ -176,7 +176,8 @@ static json_t *coerce_one(const scim_attr *a, const json_t *v,
 		break;
 	}
 	scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
-		       "'%s' must be of type %s", where, scim_type_name(a->type));
+		       "'%s' must be of type %s", where,
+		       scim_type_name(a->type));
 	return NULL;
 }
 
@@ -812,7 +813,8 @@ static int op_set_in(patch_ctx *c, const scim_path *p, json_t *cont,
 {
 	const scim_attr *a = p->attr;
 	const char *where = p->sub != NULL ? p->sub->name : a->name;
-	json_t *cur = scim_json_get_ci(cont, a->name), *v = NULL, *winner = NULL;
+	json_t *cur = scim_json_get_ci(cont, a->name), *v = NULL,
+	       *winner = NULL;
 	bool is_null = false, hit = false;
 	size_t i;
 	int rc = 0;

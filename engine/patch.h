@@ -27,7 +27,7 @@
  * member; remove each id in `remove`; add each member in `add`. */
 typedef struct scim_member_delta {
 	bool remove_all;
-	json_t *add;    /* array of member objects {"value": id, ...}; owned */
+	json_t *add;	/* array of member objects {"value": id, ...}; owned */
 	json_t *remove; /* array of id strings; owned */
 } scim_member_delta;
 

@@ -20,7 +20,7 @@
 
 #define SCIM_URN_USER "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_URN_GROUP "urn:ietf:params:scim:schemas:core:2.0:Group"
-#define SCIM_URN_ENTERPRISE_USER \
+#define SCIM_URN_ENTERPRISE_USER                                               \
 	"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 #define SCIM_URN_LIST "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 #define SCIM_URN_ERROR "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -28,7 +28,8 @@
 #define SCIM_URN_SEARCH "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 #define SCIM_URN_BULK_REQ "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 #define SCIM_URN_BULK_RESP "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
-#define SCIM_URN_SPC "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+#define SCIM_URN_SPC                                                           \
+	"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 #define SCIM_URN_RESTYPE "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 #define SCIM_URN_SCHEMA "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
@@ -74,9 +75,9 @@ struct scim_attr {
 	scim_returned returned;
 	scim_uniqueness uniqueness;
 	const char *description;
-	const char *const *canonical_values;  /* NULL-terminated, or NULL */
-	const char *const *reference_types;   /* NULL-terminated, or NULL */
-	const scim_attr *sub_attrs;           /* for SCIM_T_COMPLEX */
+	const char *const *canonical_values; /* NULL-terminated, or NULL */
+	const char *const *reference_types;  /* NULL-terminated, or NULL */
+	const scim_attr *sub_attrs;	     /* for SCIM_T_COMPLEX */
 	size_t n_sub_attrs;
 };
 
@@ -88,7 +89,10 @@ typedef struct scim_schema {
 	size_t n_attrs;
 } scim_schema;
 
-typedef enum scim_rtype_id { SCIM_RT_USER = 1, SCIM_RT_GROUP = 2 } scim_rtype_id;
+typedef enum scim_rtype_id {
+	SCIM_RT_USER = 1,
+	SCIM_RT_GROUP = 2
+} scim_rtype_id;
 
 typedef struct scim_restype {
 	scim_rtype_id id;

@@ -121,8 +121,7 @@ static int norm_complex(const norm_ctx *c, const scim_attr *a, json_t *v,
 	o = json_object();
 	if (o == NULL)
 		return oom(c->err);
-	json_object_foreach(v, key, val)
-	{
+	json_object_foreach (v, key, val) {
 		sub = scim_attr_sub(a, key);
 		if (sub == NULL || json_is_null(val))
 			continue; /* unknown or absent */
@@ -284,8 +283,7 @@ static int norm_extension(const norm_ctx *c, const scim_schema *ext, json_t *v,
 			return oom(c->err);
 	}
 	snprintf(prefix, sizeof(prefix), "%s:", ext->id);
-	json_object_foreach(v, key, val)
-	{
+	json_object_foreach (v, key, val) {
 		a = ext_attr(ext, key);
 		if (a == NULL)
 			continue; /* unknown attribute: dropped */
@@ -380,8 +378,7 @@ static int normalize_into(const norm_ctx *c, const scim_restype *rt,
 	json_t *v, *tmp;
 	int rc;
 
-	json_object_foreach(res, key, v)
-	{
+	json_object_foreach (res, key, v) {
 		if (scim_strcasecmp(key, "schemas") == 0 || json_is_null(v))
 			continue; /* schemas is rebuilt at the end */
 		s = scim_schema_match_urn(rt, key, &rest);
@@ -646,8 +643,7 @@ static void proj_complex_obj(json_t *obj, const scim_attr *a,
 	json_t *val, *tmp;
 	const scim_attr *sub;
 
-	json_object_foreach_safe(obj, tmp, key, val)
-	{
+	json_object_foreach_safe (obj, tmp, key, val) {
 		sub = scim_attr_sub(a, key);
 		if (sub == NULL)
 			continue; /* not ours to judge */
@@ -701,8 +697,7 @@ static bool proj_object(json_t *obj, const scim_schema *s,
 	const scim_schema *owner;
 	int how;
 
-	json_object_foreach_safe(obj, tmp, key, val)
-	{
+	json_object_foreach_safe (obj, tmp, key, val) {
 		if (scim_strcasecmp(key, "schemas") == 0)
 			continue;
 		a = scim_schema_find(rt, s->id, key, &owner);
@@ -750,8 +745,7 @@ int scim_resource_project(const scim_restype *rt, json_t *res,
 		return oom(err);
 	}
 	proj_object(res, rt->core, rt, &attrs, &excl);
-	json_object_foreach_safe(res, tmp, key, val)
-	{
+	json_object_foreach_safe (res, tmp, key, val) {
 		s = scim_schema_match_urn(rt, key, &rest);
 		if (s == NULL || s == rt->core || rest[0] != '\0' ||
 		    !json_is_object(val))

@@ -21,7 +21,7 @@
 #define SCIM_ERR_SENSITIVE "sensitive"
 
 typedef struct scim_error {
-	int status;            /* HTTP status, e.g. 400 */
+	int status;	       /* HTTP status, e.g. 400 */
 	const char *scim_type; /* one of SCIM_ERR_*, or NULL */
 	char detail[256];      /* human-readable, never internals */
 } scim_error;

@@ -45,9 +45,9 @@ static int cursor_decode(const char *s, int64_t *seq)
 /* ---- What a filter needs of membership ---- */
 
 typedef struct need {
-	bool members_all; /* evaluate against every member */
+	bool members_all;   /* evaluate against every member */
 	json_t *member_ids; /* or only these ids (array of strings) */
-	bool groups;      /* users: the filter reads `groups` */
+	bool groups;	    /* users: the filter reads `groups` */
 } need;
 
 static void need_visit(const scim_filter_cmp *cmp, void *payload)
@@ -63,7 +63,8 @@ static void need_visit(const scim_filter_cmp *cmp, void *payload)
 	}
 	if (scim_strcasecmp(cmp->attr, "members") != 0)
 		return;
-	if (cmp->op == SCIM_OP_EQ && !cmp->negated && json_is_string(cmp->value) &&
+	if (cmp->op == SCIM_OP_EQ && !cmp->negated &&
+	    json_is_string(cmp->value) &&
 	    (cmp->sub == NULL || scim_strcasecmp(cmp->sub, "value") == 0))
 		json_array_append(n->member_ids, (json_t *)cmp->value);
 	else
@@ -79,10 +80,10 @@ static void count_visit(const scim_filter_cmp *cmp, void *payload)
 /* ---- Sorting ---- */
 
 typedef struct hit {
-	char *text;        /* the stored JSON, copied */
+	char *text; /* the stored JSON, copied */
 	size_t len;
 	char *id;
-	json_t *res;       /* parsed, when sorting needs it; else NULL */
+	json_t *res; /* parsed, when sorting needs it; else NULL */
 	int64_t seq;
 	const json_t *key; /* borrowed from res; NULL if absent */
 } hit;
@@ -98,7 +99,7 @@ static const json_t *sort_key(const scim_path *sp, json_t *res)
 		json_t *first = json_array_get(v, 0), *e;
 		size_t i;
 
-		json_array_foreach(v, i, e)
+		json_array_foreach (v, i, e)
 			if (json_is_true(json_object_get(e, "primary"))) {
 				first = e;
 				break;
@@ -129,10 +130,10 @@ static int key_cmp(const json_t *a, const json_t *b)
 	if (json_is_boolean(a) && json_is_boolean(b))
 		return (int)json_is_true(a) - (int)json_is_true(b);
 	if (json_is_string(a) && json_is_string(b))
-		return sort_case_exact
-			       ? strcmp(json_string_value(a), json_string_value(b))
-			       : scim_strcasecmp(json_string_value(a),
-						 json_string_value(b));
+		return sort_case_exact ? strcmp(json_string_value(a),
+						json_string_value(b))
+				       : scim_strcasecmp(json_string_value(a),
+							 json_string_value(b));
 	return json_typeof(a) - json_typeof(b);
 }
 
@@ -160,20 +161,20 @@ typedef struct scan {
 	const char *tenant;
 	const scim_restype *rt;
 	scim_filter *filter;
-	bool exact;        /* the store's index answers the filter exactly */
+	bool exact; /* the store's index answers the filter exactly */
 	need need;
 	const char *const *only_ids;
 	size_t n_only;
 	scim_path *sort;
 	/* window */
-	long long skip;    /* matches to skip before keeping */
-	long long keep;    /* matches to keep (-1: all, for sorting) */
+	long long skip;	   /* matches to skip before keeping */
+	long long keep;	   /* matches to keep (-1: all, for sorting) */
 	long long matched; /* matches seen */
-	bool count_all;    /* go on counting past the window */
+	bool count_all;	   /* go on counting past the window */
 	hit *hits;
 	size_t n_hits, cap_hits;
-	int64_t last_seq;  /* seq of the last kept hit */
-	bool more;         /* a match exists after the window */
+	int64_t last_seq; /* seq of the last kept hit */
+	bool more;	  /* a match exists after the window */
 	scim_error *err;
 	int failed;
 } scan;
@@ -182,11 +183,10 @@ static int members_cb(const scimsync_member *m, void *payload)
 {
 	json_t *arr = payload;
 
-	json_array_append_new(arr, json_pack("{s:s,s:s}", "value",
-					     m->member_id, "type",
-					     m->member_type == SCIMSYNC_RES_GROUP
-						     ? "Group"
-						     : "User"));
+	json_array_append_new(
+		arr, json_pack("{s:s,s:s}", "value", m->member_id, "type",
+			       m->member_type == SCIMSYNC_RES_GROUP ? "Group"
+								    : "User"));
 	return 0;
 }
 
@@ -310,8 +310,12 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 {
 	const scimsync_config *cfg = srv->cfg;
 	scim_worker *w = scim_worker_self();
-	scan s = {.srv = srv, .p = srv->sp, .c = w->reader, .tenant = tenant,
-		  .rt = rt, .err = err};
+	scan s = {.srv = srv,
+		  .p = srv->sp,
+		  .c = w->reader,
+		  .tenant = tenant,
+		  .rt = rt,
+		  .err = err};
 	scimsync_query q = {.tenant = tenant,
 			    .type = rt->id == SCIM_RT_USER ? SCIMSYNC_RES_USER
 							   : SCIMSYNC_RES_GROUP,
@@ -354,7 +358,7 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 			const char **ids = calloc(nids, sizeof(*ids));
 			json_t *v;
 
-			json_array_foreach(s.need.member_ids, i, v)
+			json_array_foreach (s.need.member_ids, i, v)
 				ids[i] = json_string_value(v);
 			s.only_ids = ids;
 			s.n_only = nids;
@@ -392,15 +396,16 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 		}
 		sort_desc = lr->sort_order &&
 			    scim_strcasecmp(lr->sort_order, "descending") == 0;
-		sort_case_exact = s.sort->sub ? s.sort->sub->case_exact
+		sort_case_exact = s.sort->sub	 ? s.sort->sub->case_exact
 				  : s.sort->attr ? s.sort->attr->case_exact
 						 : false;
 	}
 	if (cursor_mode && cursor_decode(lr->cursor, &q.after_seq) < 0) {
 		scan_free(&s);
 		free(folded);
-		return scim_error_set(err, 400, "invalidCursor",
-				      "the cursor is not one this server issued");
+		return scim_error_set(
+			err, 400, "invalidCursor",
+			"the cursor is not one this server issued");
 	}
 
 	if (s.filter == NULL && s.sort == NULL) {
@@ -476,13 +481,12 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 			if (n > 0)
 				evbuffer_add(items, ",", 1);
 			if (mode != SCIM_RENDER_PARSED) {
-				rc = scim_render_stored(items, srv, srv->sp,
-							w->reader, tenant, rt,
-							h->text, h->len, h->id,
-							mode, err);
+				rc = scim_render_stored(
+					items, srv, srv->sp, w->reader, tenant,
+					rt, h->text, h->len, h->id, mode, err);
 			} else {
-				json_t *res = json_loadb(h->text, h->len, 0,
-							 NULL);
+				json_t *res =
+					json_loadb(h->text, h->len, 0, NULL);
 				char *text = NULL;
 
 				rc = res ? 0
@@ -500,8 +504,7 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 						lr->excluded, err);
 				if (rc == 0 &&
 				    (text = json_dumps(res, JSON_COMPACT)))
-					evbuffer_add(items, text,
-						     strlen(text));
+					evbuffer_add(items, text, strlen(text));
 				free(text);
 				json_decref(res);
 			}
@@ -548,9 +551,8 @@ static int parse_int(const char *s, long long *out)
 	return errno || end == s || *end != '\0' ? -1 : 0;
 }
 
-static void list_reply(scim_srv *srv, evhtp_request_t *req,
-		       const char *tenant, const scim_restype *rt,
-		       const scim_list_req *lr)
+static void list_reply(scim_srv *srv, evhtp_request_t *req, const char *tenant,
+		       const scim_restype *rt, const scim_list_req *lr)
 {
 	struct evbuffer *out = evbuffer_new();
 	scimsync_store_conn *c = scim_worker_self()->reader;
@@ -568,9 +570,8 @@ static void list_reply(scim_srv *srv, evhtp_request_t *req,
 	evbuffer_free(out);
 }
 
-void scim_handle_list(scim_srv *srv, evhtp_request_t *req,
-		      const char *tenant, const scim_restype *rt,
-		      scim_query *q)
+void scim_handle_list(scim_srv *srv, evhtp_request_t *req, const char *tenant,
+		      const scim_restype *rt, scim_query *q)
 {
 	scim_list_req lr = {.count = -1, .start_index = 1};
 	const char *v;
@@ -619,7 +620,7 @@ static char *join_attrs(const json_t *v, scim_error *err, const char *what)
 			       "%s must be an array of strings", what);
 		return (char *)-1;
 	}
-	json_array_foreach(v, i, e) {
+	json_array_foreach (v, i, e) {
 		if (!json_is_string(e)) {
 			scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
 				       "%s must be an array of strings", what);
@@ -628,7 +629,7 @@ static char *join_attrs(const json_t *v, scim_error *err, const char *what)
 		len += json_string_length(e) + 1;
 	}
 	s = calloc(1, len + 1);
-	json_array_foreach(v, i, e) {
+	json_array_foreach (v, i, e) {
 		if (i)
 			strcat(s, ",");
 		strcat(s, json_string_value(e));
@@ -636,8 +637,8 @@ static char *join_attrs(const json_t *v, scim_error *err, const char *what)
 	return s;
 }
 
-void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
-			const char *tenant, const scim_restype *rt)
+void scim_handle_search(scim_srv *srv, evhtp_request_t *req, const char *tenant,
+			const scim_restype *rt)
 {
 	scim_list_req lr = {.count = -1, .start_index = 1};
 	json_t *body;
@@ -650,29 +651,31 @@ void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
 		scim_reply_error(req, &err);
 		return;
 	}
-#define STR_FIELD(name, field)                                               \
-	do {                                                                  \
-		v = scim_json_get_ci(body, name);                                       \
-		if (v && !json_is_null(v)) {                                  \
-			if (!json_is_string(v)) {                             \
-				scim_error_set(&err, 400, SCIM_ERR_INVALID_VALUE, \
-					       "%s must be a string", name);  \
-				goto fail;                                    \
-			}                                                     \
-			lr.field = json_string_value(v);                      \
-		}                                                             \
+#define STR_FIELD(name, field)                                                 \
+	do {                                                                   \
+		v = scim_json_get_ci(body, name);                              \
+		if (v && !json_is_null(v)) {                                   \
+			if (!json_is_string(v)) {                              \
+				scim_error_set(&err, 400,                      \
+					       SCIM_ERR_INVALID_VALUE,         \
+					       "%s must be a string", name);   \
+				goto fail;                                     \
+			}                                                      \
+			lr.field = json_string_value(v);                       \
+		}                                                              \
 	} while (0)
-#define INT_FIELD(name, field)                                               \
-	do {                                                                  \
-		v = scim_json_get_ci(body, name);                                       \
-		if (v && !json_is_null(v)) {                                  \
-			if (!json_is_integer(v)) {                            \
-				scim_error_set(&err, 400, SCIM_ERR_INVALID_VALUE, \
+#define INT_FIELD(name, field)                                                 \
+	do {                                                                   \
+		v = scim_json_get_ci(body, name);                              \
+		if (v && !json_is_null(v)) {                                   \
+			if (!json_is_integer(v)) {                             \
+				scim_error_set(&err, 400,                      \
+					       SCIM_ERR_INVALID_VALUE,         \
 					       "%s must be an integer", name); \
-				goto fail;                                    \
-			}                                                     \
-			lr.field = json_integer_value(v);                     \
-		}                                                             \
+				goto fail;                                     \
+			}                                                      \
+			lr.field = json_integer_value(v);                      \
+		}                                                              \
 	} while (0)
 	STR_FIELD("filter", filter);
 	STR_FIELD("sortBy", sort_by);
@@ -684,7 +687,8 @@ void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
 #undef INT_FIELD
 	if (lr.count < -1)
 		lr.count = 0;
-	attrs = join_attrs(scim_json_get_ci(body, "attributes"), &err, "attributes");
+	attrs = join_attrs(scim_json_get_ci(body, "attributes"), &err,
+			   "attributes");
 	if (attrs == (char *)-1) {
 		attrs = NULL;
 		goto fail;

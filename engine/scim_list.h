@@ -10,12 +10,12 @@
 #include "scim_server.h"
 
 typedef struct scim_list_req {
-	const char *filter;     /* or NULL */
-	const char *sort_by;    /* or NULL */
+	const char *filter;	/* or NULL */
+	const char *sort_by;	/* or NULL */
 	const char *sort_order; /* "ascending" | "descending" | NULL */
-	long long start_index;  /* 1-based; <1 treated as 1 */
-	long long count;        /* -1: server default */
-	const char *cursor;     /* NULL: index paging; "" starts a cursor walk */
+	long long start_index;	/* 1-based; <1 treated as 1 */
+	long long count;	/* -1: server default */
+	const char *cursor; /* NULL: index paging; "" starts a cursor walk */
 	const char *attributes;
 	const char *excluded;
 } scim_list_req;
@@ -28,10 +28,9 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 
 /* GET /Users, GET /Groups (from query parameters) and POST .../.search
  * (from a SearchRequest body). */
-void scim_handle_list(scim_srv *srv, evhtp_request_t *req,
-		      const char *tenant, const scim_restype *rt,
-		      scim_query *q);
-void scim_handle_search(scim_srv *srv, evhtp_request_t *req,
-			const char *tenant, const scim_restype *rt);
+void scim_handle_list(scim_srv *srv, evhtp_request_t *req, const char *tenant,
+		      const scim_restype *rt, scim_query *q);
+void scim_handle_search(scim_srv *srv, evhtp_request_t *req, const char *tenant,
+			const scim_restype *rt);
 
 #endif

@@ -159,12 +159,14 @@ static int parse(scim_path *p, const scim_restype *rt, const char *buf,
 		const char *rest = NULL;
 
 		if (rt != NULL)
-			urn_schema = scim_schema_match_urn(rt, buf + pos, &rest);
+			urn_schema =
+				scim_schema_match_urn(rt, buf + pos, &rest);
 		if (urn_schema != NULL && rest != NULL) {
 			if (*rest == '\0') {
 				if (rest[-1] == ':')
-					return path_err(err, "expected attribute name",
-							end);
+					return path_err(
+						err, "expected attribute name",
+						end);
 				/* bare URN: the whole schema container */
 				p->schema = urn_schema;
 				return 0;
@@ -212,16 +214,20 @@ static int parse(scim_path *p, const scim_restype *rt, const char *buf,
 			goto oom;
 		pos += 1 + n;
 		if (buf[pos] == '[')
-			return path_err(err, "unexpected '[' after "
-					     "sub-attribute", pos);
+			return path_err(err,
+					"unexpected '[' after "
+					"sub-attribute",
+					pos);
 	}
 	if (buf[pos] == '[') {
 		close = find_close(buf, pos);
 		if (close == 0 || close >= end)
 			return path_err(err, "expected ']'", end);
 		if (p->attr != NULL && p->attr->type != SCIM_T_COMPLEX)
-			return path_err(err, "value filter on an attribute "
-					     "that is not complex", pos);
+			return path_err(err,
+					"value filter on an attribute "
+					"that is not complex",
+					pos);
 		if (scim_filter_parse_sub(&p->filter, rt, p->attr,
 					  buf + pos + 1, close - pos - 1,
 					  err) < 0) {
@@ -247,8 +253,8 @@ oom:
 	return scim_error_set(err, 500, NULL, "out of memory");
 }
 
-int scim_path_parse_n(scim_path **out, const scim_restype *rt,
-		      const char *text, size_t len, scim_error *err)
+int scim_path_parse_n(scim_path **out, const scim_restype *rt, const char *text,
+		      size_t len, scim_error *err)
 {
 	scim_path *p;
 	char *buf;
@@ -293,8 +299,8 @@ int scim_path_parse_n(scim_path **out, const scim_restype *rt,
 	return 0;
 }
 
-int scim_path_parse(scim_path **out, const scim_restype *rt,
-		    const char *text, scim_error *err)
+int scim_path_parse(scim_path **out, const scim_restype *rt, const char *text,
+		    scim_error *err)
 {
 	return scim_path_parse_n(out, rt, text, text ? strlen(text) : 0, err);
 }
@@ -326,7 +332,7 @@ json_t *scim_path_container(const scim_path *p, json_t *res, bool create)
 	if (v == NULL) {
 		json_t *el;
 
-		json_object_foreach(res, k, el) {
+		json_object_foreach (res, k, el) {
 			if (scim_strcasecmp(k, key) == 0) {
 				v = el;
 				break;

@@ -23,23 +23,23 @@ typedef struct scim_path {
 	const scim_schema *schema; /* schema the attribute is in (NULL if
 				      unknown); for common attrs (id, meta,
 				      externalId) scim_schema_common() */
-	const scim_attr *attr;     /* top-level definition, NULL if unknown */
-	char *attr_name;           /* canonical if known, else as written */
-	scim_filter *filter;       /* value filter inside [], or NULL */
-	const scim_attr *sub;      /* sub-attribute definition, or NULL */
-	char *sub_name;            /* sub-attribute name, or NULL */
+	const scim_attr *attr;	   /* top-level definition, NULL if unknown */
+	char *attr_name;	   /* canonical if known, else as written */
+	scim_filter *filter;	   /* value filter inside [], or NULL */
+	const scim_attr *sub;	   /* sub-attribute definition, or NULL */
+	char *sub_name;		   /* sub-attribute name, or NULL */
 } scim_path;
 
 /* Parse text as a path on resources of type rt. *out is new, owned by the
  * caller (scim_path_free). Unknown attribute names are not an error here
  * (attr stays NULL); syntax errors are 400 invalidPath, errors inside
  * the value filter 400 invalidFilter. */
-int scim_path_parse(scim_path **out, const scim_restype *rt,
-		    const char *text, scim_error *err);
+int scim_path_parse(scim_path **out, const scim_restype *rt, const char *text,
+		    scim_error *err);
 
 /* Same, for `len` bytes of text (no NUL needed). */
-int scim_path_parse_n(scim_path **out, const scim_restype *rt,
-		      const char *text, size_t len, scim_error *err);
+int scim_path_parse_n(scim_path **out, const scim_restype *rt, const char *text,
+		      size_t len, scim_error *err);
 
 void scim_path_free(scim_path *p);
 

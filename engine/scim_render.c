@@ -65,7 +65,9 @@ static int render_member(const scimsync_member *m, void *payload)
 		scim_render_str(rc->out, m->display);
 	}
 	evbuffer_add_printf(rc->out, ",\"type\":\"%s\"}",
-			    rc->user ? "direct" : group ? "Group" : "User");
+			    rc->user ? "direct"
+			    : group  ? "Group"
+				     : "User");
 	return 0;
 }
 
@@ -84,8 +86,8 @@ int scim_render_stored(struct evbuffer *out, scim_srv *srv,
 	while (len > 0 && (json[len - 1] == ' ' || json[len - 1] == '\n'))
 		len--;
 	if (len < 2 || json[0] != '{' || json[len - 1] != '}')
-		return scim_error_set(err, 500, NULL,
-				      "stored %s is unreadable", rt->name);
+		return scim_error_set(err, 500, NULL, "stored %s is unreadable",
+				      rt->name);
 	if (mode == SCIM_RENDER_NO_COMPUTED) {
 		evbuffer_add(out, json, len);
 		return 0;
@@ -104,9 +106,10 @@ int scim_render_stored(struct evbuffer *out, scim_srv *srv,
 		 * and id (returned always). The stored document is small: the
 		 * computed attribute is not in it. */
 		json_t *doc = json_loadb(json, len, 0, NULL);
-		char *schemas = doc ? json_dumps(json_object_get(doc, "schemas"),
-						 JSON_COMPACT | JSON_ENCODE_ANY)
-				    : NULL;
+		char *schemas =
+			doc ? json_dumps(json_object_get(doc, "schemas"),
+					 JSON_COMPACT | JSON_ENCODE_ANY)
+			    : NULL;
 
 		evbuffer_add_printf(out, "{\"schemas\":%s,\"id\":",
 				    schemas ? schemas : "[]");
@@ -117,7 +120,8 @@ int scim_render_stored(struct evbuffer *out, scim_srv *srv,
 		evbuffer_add(out, json, len - 1);
 	}
 	if (rc.n > 0) {
-		evbuffer_add_printf(out, ",\"%s\":[", user ? "groups" : "members");
+		evbuffer_add_printf(out, ",\"%s\":[",
+				    user ? "groups" : "members");
 		evbuffer_add_buffer(out, arr);
 		evbuffer_add(out, "]", 1);
 	}

@@ -20,10 +20,10 @@ void scim_render_str(struct evbuffer *out, const char *s);
 
 /* How a read can be answered from the stored text. */
 typedef enum scim_render_mode {
-	SCIM_RENDER_PARSED = 0,     /* a projection: go through jansson */
-	SCIM_RENDER_FULL,           /* stored text + computed attribute */
-	SCIM_RENDER_NO_COMPUTED,    /* stored text as it is */
-	SCIM_RENDER_COMPUTED_ONLY   /* schemas, id and the computed attribute */
+	SCIM_RENDER_PARSED = 0,	  /* a projection: go through jansson */
+	SCIM_RENDER_FULL,	  /* stored text + computed attribute */
+	SCIM_RENDER_NO_COMPUTED,  /* stored text as it is */
+	SCIM_RENDER_COMPUTED_ONLY /* schemas, id and the computed attribute */
 } scim_render_mode;
 
 /* The mode for a read with these attributes/excludedAttributes: FULL when

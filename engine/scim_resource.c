@@ -105,17 +105,16 @@ static int attach_cb(const scimsync_member *m, void *payload)
 		json_object_set_new(o, "display", json_string(m->display));
 	json_object_set_new(o, "type",
 			    json_string(ac->as_groups ? "direct"
-					: group       ? "Group"
+					: group	      ? "Group"
 						      : "User"));
 	json_array_append_new(ac->arr, o);
 	return 0;
 }
 
 int scim_resource_attach(json_t *res, scim_srv *srv,
-			 const scimsync_store_plugin *p,
-			 scimsync_store_conn *c, const char *tenant,
-			 const scim_restype *rt, bool with_members,
-			 scim_error *err)
+			 const scimsync_store_plugin *p, scimsync_store_conn *c,
+			 const char *tenant, const scim_restype *rt,
+			 bool with_members, scim_error *err)
 {
 	const char *id = json_string_value(json_object_get(res, "id"));
 	attach_ctx ac = {srv, json_array(), rt->id == SCIM_RT_USER};
@@ -124,7 +123,8 @@ int scim_resource_attach(json_t *res, scim_srv *srv,
 
 	if (id == NULL) {
 		json_decref(ac.arr);
-		return scim_error_set(err, 500, NULL, "stored resource has no id");
+		return scim_error_set(err, 500, NULL,
+				      "stored resource has no id");
 	}
 	if (rt->id == SCIM_RT_USER)
 		rc = p->groups_of(c, tenant, id, attach_cb, &ac, &serr);
@@ -139,9 +139,9 @@ int scim_resource_attach(json_t *res, scim_srv *srv,
 		return scim_store_error(err, &serr, "membership");
 	}
 	if (json_array_size(ac.arr) > 0)
-		json_object_set_new(res, rt->id == SCIM_RT_USER ? "groups"
-								: "members",
-				    ac.arr);
+		json_object_set_new(
+			res, rt->id == SCIM_RT_USER ? "groups" : "members",
+			ac.arr);
 	else
 		json_decref(ac.arr);
 	return 0;
@@ -256,8 +256,8 @@ static json_t *load_for_write(scim_op *op, const scimsync_store_plugin *p,
  * checking that each member exists in the tenant (before any write).
  * *out: new array of {"value","type"} objects. */
 static int take_members(json_t **out, json_t *res, const scim_op *op,
-			const scimsync_store_plugin *p,
-			scimsync_store_conn *c, const char *self_id)
+			const scimsync_store_plugin *p, scimsync_store_conn *c,
+			const char *self_id)
 {
 	json_t *members = json_object_get(res, "members");
 	json_t *arr = json_array(), *m;
@@ -268,7 +268,7 @@ static int take_members(json_t **out, json_t *res, const scim_op *op,
 		return 0;
 	json_incref(members);
 	json_object_del(res, "members");
-	json_array_foreach(members, i, m) {
+	json_array_foreach (members, i, m) {
 		const char *v = json_string_value(json_object_get(m, "value"));
 		scimsync_err serr = {0};
 		int rc;
@@ -283,9 +283,10 @@ static int take_members(json_t **out, json_t *res, const scim_op *op,
 		}
 		if (self_id && strcmp(v, self_id) == 0) {
 			json_decref(members);
-			return scim_error_set((scim_error *)&op->err, 400,
-					      SCIM_ERR_INVALID_VALUE,
-					      "a group cannot be its own member");
+			return scim_error_set(
+				(scim_error *)&op->err, 400,
+				SCIM_ERR_INVALID_VALUE,
+				"a group cannot be its own member");
 		}
 		rc = p->get(c, op->tenant, SCIMSYNC_RES_USER, v, exists_cb,
 			    NULL, &serr);
@@ -296,7 +297,8 @@ static int take_members(json_t **out, json_t *res, const scim_op *op,
 			json_decref(members);
 			return scim_error_set((scim_error *)&op->err, 400,
 					      SCIM_ERR_INVALID_VALUE,
-					      "member '%.64s' does not exist", v);
+					      "member '%.64s' does not exist",
+					      v);
 		}
 		if (rc != 0) {
 			json_decref(members);
@@ -324,10 +326,10 @@ static void rec_fill(scimsync_resource *r, rec_keys *k, const scim_op *op,
 	const char *dn = json_string_value(json_object_get(res, "displayName"));
 
 	memset(r, 0, sizeof(*r));
-	k->user_name_key = un && op->rt->id == SCIM_RT_USER ? scim_str_fold(un)
-							    : NULL;
-	k->display_key = dn && op->rt->id == SCIM_RT_GROUP ? scim_str_fold(dn)
-							   : NULL;
+	k->user_name_key =
+		un && op->rt->id == SCIM_RT_USER ? scim_str_fold(un) : NULL;
+	k->display_key =
+		dn && op->rt->id == SCIM_RT_GROUP ? scim_str_fold(dn) : NULL;
 	r->tenant = op->tenant;
 	r->type = store_type(op->rt);
 	r->id = id;
@@ -365,12 +367,11 @@ static int write_resource(scim_op *op, const scimsync_store_plugin *p,
 	scim_time_format(now, now_ms());
 	scim_etag(etag, version);
 	json_object_set_new(res, "id", json_string(id));
-	json_object_set_new(res, "meta",
-			    json_pack("{s:s,s:s,s:s,s:s,s:s}", "resourceType",
-				      op->rt->name, "created",
-				      created ? created : now, "lastModified",
-				      now, "location", loc ? loc : "",
-				      "version", etag));
+	json_object_set_new(
+		res, "meta",
+		json_pack("{s:s,s:s,s:s,s:s,s:s}", "resourceType", op->rt->name,
+			  "created", created ? created : now, "lastModified",
+			  now, "location", loc ? loc : "", "version", etag));
 	free(loc);
 	text = json_dumps(res, JSON_COMPACT);
 	if (text == NULL)
@@ -380,15 +381,15 @@ static int write_resource(scim_op *op, const scimsync_store_plugin *p,
 	rec_keys_free(&k);
 	free(text);
 	if (rc == SCIMSYNC_ECONFLICT)
-		return scim_error_set(&op->err, 409, SCIM_ERR_UNIQUENESS,
-				      "%s", op->rt->id == SCIM_RT_USER
-						    ? "userName is already taken"
-						    : "id is already taken");
+		return scim_error_set(&op->err, 409, SCIM_ERR_UNIQUENESS, "%s",
+				      op->rt->id == SCIM_RT_USER
+					      ? "userName is already taken"
+					      : "id is already taken");
 	if (rc != 0)
 		return scim_store_error(&op->err, &serr, op->rt->name);
 	if (clear_members && p->member_clear(c, op->tenant, id, &serr) != 0)
 		return scim_store_error(&op->err, &serr, "members");
-	json_array_foreach(members, i, m) {
+	json_array_foreach (members, i, m) {
 		const char *v = json_string_value(json_object_get(m, "value"));
 
 		rc = p->member_add(c, op->tenant, id, v, &serr);
@@ -447,7 +448,8 @@ static int op_replace(scim_op *op, const scimsync_store_plugin *p,
 	created = strdup(json_string_value(json_object_get(meta, "created"))
 				 ?: "");
 	if (op->rt->id == SCIM_RT_USER) {
-		/* Nothing changed: keep the version (IdPs PUT on every sync). */
+		/* Nothing changed: keep the version (IdPs PUT on every sync).
+		 */
 		json_t *cmp = json_deep_copy(old);
 
 		json_object_set(res, "id", json_object_get(old, "id"));
@@ -499,8 +501,7 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	json_object_set(res, "id", json_object_get(old, "id"));
 	meta = json_object_get(old, "meta");
 	json_object_set(res, "meta", meta);
-	members_changed = delta.remove_all ||
-			  json_array_size(delta.add) > 0 ||
+	members_changed = delta.remove_all || json_array_size(delta.add) > 0 ||
 			  json_array_size(delta.remove) > 0;
 	if (members_changed && json_array_size(delta.add) > 0) {
 		/* Validate the new members before writing anything. */
@@ -519,20 +520,21 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	}
 	created = strdup(json_string_value(json_object_get(meta, "created"))
 				 ?: "");
-	if (write_resource(op, p, c, res, op->id, version + 1, created, 0,
-			   NULL, delta.remove_all) < 0)
+	if (write_resource(op, p, c, res, op->id, version + 1, created, 0, NULL,
+			   delta.remove_all) < 0)
 		goto out;
-	json_array_foreach(delta.remove, i, m) {
+	json_array_foreach (delta.remove, i, m) {
 		if (p->member_remove(c, op->tenant, op->id,
 				     json_string_value(m), &serr) != 0) {
 			scim_store_error(&op->err, &serr, "member");
 			goto out;
 		}
 	}
-	json_array_foreach(adds, i, m) {
-		if (p->member_add(c, op->tenant, op->id,
-				  json_string_value(json_object_get(m, "value")),
-				  &serr) != 0) {
+	json_array_foreach (adds, i, m) {
+		if (p->member_add(
+			    c, op->tenant, op->id,
+			    json_string_value(json_object_get(m, "value")),
+			    &serr) != 0) {
 			scim_store_error(&op->err, &serr, "member");
 			goto out;
 		}
@@ -725,13 +727,14 @@ static void op_async_finish(evhtp_request_t *req, int run_rc, int committed,
 		scim_reply_error(req, &err);
 	} else if (run_rc != 0) {
 		scim_reply_error(req, &op->err);
-	} else if (op->status == 204 || (op->method == SCIM_M_PATCH &&
-					 !oc->body_wanted)) {
-		const char *etag = op->resource
-			? json_string_value(json_object_get(
-				  json_object_get(op->resource, "meta"),
-				  "version"))
-			: NULL;
+	} else if (op->status == 204 ||
+		   (op->method == SCIM_M_PATCH && !oc->body_wanted)) {
+		const char *etag =
+			op->resource
+				? json_string_value(json_object_get(
+					  json_object_get(op->resource, "meta"),
+					  "version"))
+				: NULL;
 
 		scim_reply_json(req, 204, NULL, etag, NULL);
 	} else {
@@ -812,9 +815,8 @@ static void handle_get_plain(scim_srv *srv, evhtp_request_t *req,
 	free(t.json);
 }
 
-static void handle_get(scim_srv *srv, evhtp_request_t *req,
-		       const char *tenant, const scim_restype *rt,
-		       const char *id, scim_query *q)
+static void handle_get(scim_srv *srv, evhtp_request_t *req, const char *tenant,
+		       const scim_restype *rt, const char *id, scim_query *q)
 {
 	scim_worker *w = scim_worker_self();
 	const char *inm = scim_header(req, "If-None-Match");
@@ -925,8 +927,8 @@ void scim_handle_resource(scim_srv *srv, evhtp_request_t *req,
 		return;
 	}
 	if (oc->op.method != SCIM_M_DELETE) {
-		oc->op.body = scim_body_parse(srv, req, srv->cfg->max_body_bytes,
-					      &err);
+		oc->op.body = scim_body_parse(srv, req,
+					      srv->cfg->max_body_bytes, &err);
 		if (oc->op.body == NULL) {
 			op_ctx_free(oc);
 			scim_reply_error(req, &err);

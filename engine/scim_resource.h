@@ -28,13 +28,13 @@ typedef struct scim_op {
 	const char *tenant;
 	const scim_restype *rt;
 	scim_method method;
-	char *id;            /* PUT, PATCH, DELETE, GET; owned */
-	json_t *body;        /* POST, PUT, PATCH; owned */
-	char *if_match;      /* If-Match header or Bulk "version"; owned */
-	bool attach;         /* add groups/members to op->resource */
+	char *id;	/* PUT, PATCH, DELETE, GET; owned */
+	json_t *body;	/* POST, PUT, PATCH; owned */
+	char *if_match; /* If-Match header or Bulk "version"; owned */
+	bool attach;	/* add groups/members to op->resource */
 	/* results */
-	int status;          /* 200, 201, 204 */
-	json_t *resource;    /* the resource after the op; owned */
+	int status;	  /* 200, 201, 204 */
+	json_t *resource; /* the resource after the op; owned */
 	scim_error err;
 } scim_op;
 
@@ -57,10 +57,9 @@ int scim_resource_load(json_t **out, scim_srv *srv,
 /* Attach computed attributes to a resource parsed from the store: for
  * users `groups`, for groups `members` (if with_members), reading from c. */
 int scim_resource_attach(json_t *res, scim_srv *srv,
-			 const scimsync_store_plugin *p,
-			 scimsync_store_conn *c, const char *tenant,
-			 const scim_restype *rt, bool with_members,
-			 scim_error *err);
+			 const scimsync_store_plugin *p, scimsync_store_conn *c,
+			 const char *tenant, const scim_restype *rt,
+			 bool with_members, scim_error *err);
 
 /* Does a comma-separated attribute list (attributes=...) name attr, a
  * sub-attribute of it, or it URN-qualified? Case-insensitive. */
@@ -83,8 +82,7 @@ typedef void (*scim_async_run)(scim_async *a, const scimsync_store_plugin *p,
 			       scimsync_store_conn *c, void *arg, int *rc);
 typedef void (*scim_async_finish)(evhtp_request_t *req, int run_rc,
 				  int committed, void *arg);
-void scim_async_submit(scim_srv *srv, evhtp_request_t *req,
-		       scim_async_run run, scim_async_finish finish,
-		       void *arg);
+void scim_async_submit(scim_srv *srv, evhtp_request_t *req, scim_async_run run,
+		       scim_async_finish finish, void *arg);
 
 #endif

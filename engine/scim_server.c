@@ -111,8 +111,7 @@ void scim_query_clear(scim_query *q)
 	q->n = 0;
 }
 
-const char *scim_query_get(const scim_query *q, const char *name,
-			   bool *present)
+const char *scim_query_get(const scim_query *q, const char *name, bool *present)
 {
 	for (int i = 0; i < q->n; i++)
 		if (scim_strcasecmp(q->name[i], name) == 0) {
@@ -148,8 +147,8 @@ void scim_reply_text(evhtp_request_t *req, int status, const char *text,
 	evhtp_send_reply(req, status);
 }
 
-void scim_reply_buffer(evhtp_request_t *req, int status,
-		       struct evbuffer *body, const char *etag)
+void scim_reply_buffer(evhtp_request_t *req, int status, struct evbuffer *body,
+		       const char *etag)
 {
 	if (etag)
 		add_header(req, "ETag", etag);
@@ -216,8 +215,8 @@ int scim_store_error(scim_error *err, const scimsync_err *serr,
 	case SCIMSYNC_ENOTFOUND:
 		return scim_error_set(err, 404, NULL, "%s not found", what);
 	case SCIMSYNC_ECONFLICT:
-		return scim_error_set(err, 409, SCIM_ERR_UNIQUENESS,
-				      "%s: %s", what, serr->message);
+		return scim_error_set(err, 409, SCIM_ERR_UNIQUENESS, "%s: %s",
+				      what, serr->message);
 	case SCIMSYNC_ERETRY:
 		log_msg(LOG_WARN, "store", "%s: %s", what, serr->message);
 		return scim_error_set(err, 503, NULL,
@@ -321,8 +320,7 @@ static size_t body_cap(const scim_srv *srv)
 /* Bodies over the cap are read and thrown away rather than stored, so the
  * handler can still answer 413 with a SCIM error (libevhtp's own limit
  * drops the connection without a reply). */
-static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf,
-			 void *arg)
+static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
 {
 	scim_srv *srv = arg;
 	size_t have = evbuffer_get_length(req->buffer_in);
@@ -361,7 +359,7 @@ static void shim_readcb(struct bufferevent *bev, void *ctx)
 	if (new_message && evbuffer_get_length(in) < HEADER_WAIT_MAX &&
 	    evbuffer_search(in, "\r\n\r\n", 4, NULL).pos < 0)
 		return; /* the rest of the headers is on its way */
-	atomic_load(&evhtp_readcb)(bev, ctx);
+	atomic_load (&evhtp_readcb)(bev, ctx);
 }
 
 /* A worker's open connections, so the ones still idle at shutdown are
@@ -433,8 +431,7 @@ static bool body_too_large(evhtp_request_t *req, size_t max_len)
 	       (cl && strtoull(cl, NULL, 10) > max_len);
 }
 
-int scim_body_check_size(evhtp_request_t *req, size_t max_len,
-			 scim_error *err)
+int scim_body_check_size(evhtp_request_t *req, size_t max_len, scim_error *err)
 {
 	if (body_too_large(req, max_len))
 		return scim_error_set(err, 413, NULL,
@@ -460,13 +457,11 @@ json_t *scim_body_parse(scim_srv *srv, evhtp_request_t *req, size_t max_len,
 
 static char *dump_list(json_t *resources)
 {
-	json_t *list = json_pack("{s:[s],s:I,s:I,s:I,s:o}", "schemas",
-				 SCIM_URN_LIST, "totalResults",
-				 (json_int_t)json_array_size(resources),
-				 "itemsPerPage",
-				 (json_int_t)json_array_size(resources),
-				 "startIndex", (json_int_t)1, "Resources",
-				 resources);
+	json_t *list = json_pack(
+		"{s:[s],s:I,s:I,s:I,s:o}", "schemas", SCIM_URN_LIST,
+		"totalResults", (json_int_t)json_array_size(resources),
+		"itemsPerPage", (json_int_t)json_array_size(resources),
+		"startIndex", (json_int_t)1, "Resources", resources);
 	char *s = json_dumps(list, JSON_COMPACT);
 
 	json_decref(list);
@@ -503,9 +498,8 @@ static int build_discovery(scim_srv *srv)
 	json_object_set_new(
 		spc, "pagination",
 		json_pack("{s:b,s:b,s:s,s:i,s:i}", "cursor", 1, "index", 1,
-			  "defaultPaginationMethod", "index",
-			  "defaultPageSize", c->default_count, "maxPageSize",
-			  c->max_results));
+			  "defaultPaginationMethod", "index", "defaultPageSize",
+			  c->default_count, "maxPageSize", c->max_results));
 	srv->spc_text = json_dumps(spc, JSON_COMPACT);
 	json_decref(spc);
 
@@ -537,7 +531,7 @@ static int build_discovery(scim_srv *srv)
 	}
 	srv->restypes_text = dump_list(restypes);
 	return srv->spc_text && srv->schemas_text && srv->restypes_text ? 0
-									 : -1;
+									: -1;
 }
 
 static void reply_discovery_item(evhtp_request_t *req, json_t *by_key,
@@ -553,8 +547,7 @@ static void reply_discovery_item(evhtp_request_t *req, json_t *by_key,
 		scim_reply_error(req, &err);
 		return;
 	}
-	scim_reply_text(req, 200, json_string_value(v),
-			json_string_length(v));
+	scim_reply_text(req, 200, json_string_value(v), json_string_length(v));
 }
 
 /* ---- Authentication ---- */
@@ -594,18 +587,25 @@ static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
 static const char *method_name(htp_method m)
 {
 	switch (m) {
-	case htp_method_GET: return "GET";
-	case htp_method_POST: return "POST";
-	case htp_method_PUT: return "PUT";
-	case htp_method_PATCH: return "PATCH";
-	case htp_method_DELETE: return "DELETE";
-	case htp_method_HEAD: return "HEAD";
-	default: return "OTHER";
+	case htp_method_GET:
+		return "GET";
+	case htp_method_POST:
+		return "POST";
+	case htp_method_PUT:
+		return "PUT";
+	case htp_method_PATCH:
+		return "PATCH";
+	case htp_method_DELETE:
+		return "DELETE";
+	case htp_method_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
 	}
 }
 
-static void reply_status(evhtp_request_t *req, int status,
-			 const char *stype, const char *detail)
+static void reply_status(evhtp_request_t *req, int status, const char *stype,
+			 const char *detail)
 {
 	scim_error err;
 
@@ -622,8 +622,8 @@ static void reply_405(evhtp_request_t *req, const char *allow,
 
 static void route(scim_srv *srv, evhtp_request_t *req)
 {
-	const char *full = req->uri && req->uri->path ? req->uri->path->full
-						      : NULL;
+	const char *full =
+		req->uri && req->uri->path ? req->uri->path->full : NULL;
 	htp_method m = evhtp_request_get_method(req);
 	char seg[3][512];
 	int nseg = 0;
@@ -635,8 +635,9 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 
 	if (full == NULL || strncmp(full, SCIM_BASE_PATH, 8) != 0 ||
 	    (full[8] != '/' && full[8] != '\0')) {
-		reply_status(req, 404, NULL, "not a SCIM endpoint; the base is "
-					     SCIM_BASE_PATH);
+		reply_status(
+			req, 404, NULL,
+			"not a SCIM endpoint; the base is " SCIM_BASE_PATH);
 		return;
 	}
 	/* Split what follows the base into at most 3 decoded segments. */
@@ -676,11 +677,13 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 	}
 
 	/* Discovery: no token needed. */
-	if (nseg >= 1 && (scim_strcasecmp(seg[0], "ServiceProviderConfig") == 0 ||
-			  scim_strcasecmp(seg[0], "Schemas") == 0 ||
-			  scim_strcasecmp(seg[0], "ResourceTypes") == 0)) {
+	if (nseg >= 1 &&
+	    (scim_strcasecmp(seg[0], "ServiceProviderConfig") == 0 ||
+	     scim_strcasecmp(seg[0], "Schemas") == 0 ||
+	     scim_strcasecmp(seg[0], "ResourceTypes") == 0)) {
 		if (m != htp_method_GET && m != htp_method_HEAD)
-			reply_405(req, "GET", "discovery endpoints are read-only");
+			reply_405(req, "GET",
+				  "discovery endpoints are read-only");
 		else if (scim_strcasecmp(seg[0], "ServiceProviderConfig") == 0)
 			nseg == 1 ? scim_reply_text(req, 200, srv->spc_text,
 						    strlen(srv->spc_text))
@@ -695,9 +698,9 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 				: reply_status(req, 404, NULL,
 					       "no such endpoint");
 		else
-			nseg == 1 ? scim_reply_text(req, 200,
-						    srv->restypes_text,
-						    strlen(srv->restypes_text))
+			nseg == 1
+				? scim_reply_text(req, 200, srv->restypes_text,
+						  strlen(srv->restypes_text))
 			: nseg == 2
 				? reply_discovery_item(req,
 						       srv->restypes_by_name,
@@ -768,14 +771,16 @@ static void on_request(evhtp_request_t *req, void *arg)
 		/* libevhtp then answers in HTTP/1.0 rather than echoing the
 		 * version it does not speak. */
 		req->proto = EVHTP_PROTO_INVALID;
-		reply_status(req, 505, NULL, "only HTTP/1.0 and HTTP/1.1 are "
-					     "supported");
+		reply_status(req, 505, NULL,
+			     "only HTTP/1.0 and HTTP/1.1 are "
+			     "supported");
 		return;
 	}
 	if (log_get_level() >= LOG_DEBUG)
 		log_msg(LOG_DEBUG, "http", "%s %s",
 			method_name(evhtp_request_get_method(req)),
-			req->uri && req->uri->path ? req->uri->path->full : "?");
+			req->uri && req->uri->path ? req->uri->path->full
+						   : "?");
 	route(srv, req);
 }
 
@@ -850,8 +855,8 @@ static void async_resume(evutil_socket_t fd, short what, void *arg)
 	free(a);
 }
 
-void scim_async_submit(scim_srv *srv, evhtp_request_t *req,
-		       scim_async_run run, scim_async_finish finish, void *arg)
+void scim_async_submit(scim_srv *srv, evhtp_request_t *req, scim_async_run run,
+		       scim_async_finish finish, void *arg)
 {
 	scim_worker *w = scim_worker_self();
 	scim_async *a = calloc(1, sizeof(*a));
@@ -990,9 +995,10 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 		ssl.scache_type = evhtp_ssl_scache_type_internal;
 		ssl.scache_timeout = 1024;
 		if (evhtp_ssl_init(srv->htp, &ssl) != 0) {
-			snprintf(errbuf, errlen,
-				 "TLS: cannot load certificate '%s' or key '%s'",
-				 cfg->tls_cert, cfg->tls_key);
+			snprintf(
+				errbuf, errlen,
+				"TLS: cannot load certificate '%s' or key '%s'",
+				cfg->tls_cert, cfg->tls_key);
 			goto fail;
 		}
 	}
@@ -1008,8 +1014,9 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 			 cfg->listen_address, cfg->port);
 		goto fail;
 	}
-	log_msg(LOG_INFO, "http", "listening on %s://%s:%d (%d worker threads); "
-				  "SCIM base %s",
+	log_msg(LOG_INFO, "http",
+		"listening on %s://%s:%d (%d worker threads); "
+		"SCIM base %s",
 		cfg->tls_cert ? "https" : "http", cfg->listen_address,
 		cfg->port, cfg->threads, srv->base_url);
 	*out = srv;

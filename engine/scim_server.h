@@ -36,8 +36,8 @@ typedef struct scim_srv {
 	char *spc_text; /* discovery documents, serialised once at start */
 	char *schemas_text;
 	char *restypes_text;
-	json_t *schemas_by_urn;    /* urn (lower case) -> text (string) */
-	json_t *restypes_by_name;  /* name (lower case) -> text (string) */
+	json_t *schemas_by_urn;	  /* urn (lower case) -> text (string) */
+	json_t *restypes_by_name; /* name (lower case) -> text (string) */
 	evhtp_t *htp;
 	struct event_base *base;
 	atomic_int inflight;
@@ -82,8 +82,8 @@ void scim_reply_json(evhtp_request_t *req, int status, json_t *body,
 		     const char *etag, const char *location);
 /* Send the contents of body (moved out; body is left empty) with status,
  * the SCIM content type and an optional ETag. */
-void scim_reply_buffer(evhtp_request_t *req, int status,
-		       struct evbuffer *body, const char *etag);
+void scim_reply_buffer(evhtp_request_t *req, int status, struct evbuffer *body,
+		       const char *etag);
 /* Send a pre-serialised body (borrowed). */
 void scim_reply_text(evhtp_request_t *req, int status, const char *text,
 		     size_t len);
@@ -100,8 +100,7 @@ json_t *scim_error_json(const scim_error *err);
 json_t *scim_body_parse(scim_srv *srv, evhtp_request_t *req, size_t max_len,
 			scim_error *err);
 /* -1 with err = 413 if req's body was larger than max_len. */
-int scim_body_check_size(evhtp_request_t *req, size_t max_len,
-			 scim_error *err);
+int scim_body_check_size(evhtp_request_t *req, size_t max_len, scim_error *err);
 /* Same for a buffer. */
 json_t *scim_json_parse(const char *buf, size_t len, int max_depth,
 			scim_error *err);
@@ -115,9 +114,9 @@ int scim_store_error(scim_error *err, const scimsync_err *serr,
 
 /* An optional store entry (added after 1.0) is used only when the plugin's
  * descriptor is large enough to hold it and sets it. */
-#define SCIM_STORE_HAS(p, field)                                              \
-	((p)->header.struct_size >= offsetof(scimsync_store_plugin, field) +  \
-					    sizeof((p)->field) &&             \
+#define SCIM_STORE_HAS(p, field)                                               \
+	((p)->header.struct_size >= offsetof(scimsync_store_plugin, field) +   \
+					    sizeof((p)->field) &&              \
 	 (p)->field != NULL)
 
 /* Open and close a read snapshot on a reader (no-ops when the store has

@@ -94,7 +94,8 @@ static int yj_mapping(yj *y, json_t **out, int depth)
 			break;
 		}
 		if (ev.type != YAML_SCALAR_EVENT) {
-			yj_fail(y, &ev.start_mark, "mapping keys must be scalars");
+			yj_fail(y, &ev.start_mark,
+				"mapping keys must be scalars");
 			yaml_event_delete(&ev);
 			goto fail;
 		}
@@ -197,7 +198,8 @@ static int yj_value(yj *y, yaml_event_t *ev, json_t **out, int depth)
 int yaml_to_json(json_t **out, const char *text, size_t len, const char *name,
 		 char *errbuf, size_t errlen)
 {
-	yj y = {.name = name ? name : "<yaml>", .errbuf = errbuf,
+	yj y = {.name = name ? name : "<yaml>",
+		.errbuf = errbuf,
 		.errlen = errlen};
 	yaml_event_t ev;
 	json_t *doc = NULL;
@@ -269,7 +271,8 @@ int yaml_file_to_json(json_t **out, const char *path, char *errbuf,
 			char *nb;
 
 			cap = cap ? cap * 2 : 8192;
-			if (cap > (64u << 20) || (nb = realloc(buf, cap)) == NULL) {
+			if (cap > (64u << 20) ||
+			    (nb = realloc(buf, cap)) == NULL) {
 				snprintf(errbuf, errlen, "%s: too large", path);
 				free(buf);
 				fclose(f);

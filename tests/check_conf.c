@@ -36,8 +36,8 @@ START_TEST(yaml_scalars_typed)
 	ck_assert_str_eq(json_string_value(json_object_get(v, "f")), "1");
 	ck_assert_str_eq(json_string_value(json_object_get(v, "g")), "true");
 	ck_assert_int_eq(json_array_size(json_object_get(v, "h")), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_object_get(v, "i"), "j")),
+	ck_assert_str_eq(json_string_value(
+				 json_object_get(json_object_get(v, "i"), "j")),
 			 "k");
 	json_decref(v);
 }
@@ -110,18 +110,19 @@ END_TEST
 START_TEST(conf_full)
 {
 	char err[256];
-	scimsync_config *c = conf(
-		"listen:\n  address: 0.0.0.0\n  port: 9443\n  threads: 4\n"
-		"  tls: {cert: /c.pem, key: /k.pem}\n"
-		"base_url: https://scim.example.org/scim/v2\n"
-		"log_level: debug\n"
-		"store:\n  plugin: /x/store_sqlite.so\n  options:\n"
-		"    path: /var/db\n    busy_timeout_ms: 500\n"
-		"limits: {max_results: 50, default_count: 500, "
-		"bulk_max_operations: 10}\n"
-		"auth:\n  tenant: acme\n  token_sha256: "
-		"00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n",
-		err, sizeof(err));
+	scimsync_config *c =
+		conf("listen:\n  address: 0.0.0.0\n  port: 9443\n  threads: 4\n"
+		     "  tls: {cert: /c.pem, key: /k.pem}\n"
+		     "base_url: https://scim.example.org/scim/v2\n"
+		     "log_level: debug\n"
+		     "store:\n  plugin: /x/store_sqlite.so\n  options:\n"
+		     "    path: /var/db\n    busy_timeout_ms: 500\n"
+		     "limits: {max_results: 50, default_count: 500, "
+		     "bulk_max_operations: 10}\n"
+		     "auth:\n  tenant: acme\n  token_sha256: "
+		     "00112233445566778899aabbccddeeff00112233445566778899AABBC"
+		     "CDDEEFF\n",
+		     err, sizeof(err));
 
 	ck_assert_msg(c != NULL, "%s", err);
 	ck_assert_str_eq(c->listen_address, "0.0.0.0");
@@ -162,7 +163,8 @@ START_TEST(conf_rejects_mistakes)
 		{"log_level: loud\n", "log_level"},
 		{"auth: {token_sha256: abc}\n", "64 hex"},
 		{"auth: {token_sha256: "
-		 "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff}\n",
+		 "zz112233445566778899aabbccddeeff00112233445566778899aabbccdde"
+		 "eff}\n",
 		 "64 hex"},
 		{"store: {options: [a]}\n", "store.options"},
 		{"store: {options: {path: [a]}}\n", "store.options.path"},
@@ -188,13 +190,14 @@ START_TEST(conf_example_file_loads)
 	char err[512];
 	scimsync_config *c = NULL;
 
-	ck_assert_msg(conf_load_file(&c, TEST_DATADIR "/../../contrib/scimsyncd.yaml",
-				     err, sizeof(err)) == 0,
-		      "%s", err);
+	ck_assert_msg(
+		conf_load_file(&c, TEST_DATADIR "/../../contrib/scimsyncd.yaml",
+			       err, sizeof(err)) == 0,
+		"%s", err);
 	ck_assert_str_eq(c->store_options[0].key, "path");
 	conf_free(c);
-	ck_assert(conf_load_file(&c, "/nonexistent/x.yaml", err,
-				 sizeof(err)) < 0);
+	ck_assert(conf_load_file(&c, "/nonexistent/x.yaml", err, sizeof(err)) <
+		  0);
 	ck_assert_msg(strstr(err, "/nonexistent/x.yaml"), "%s", err);
 }
 END_TEST

@@ -58,7 +58,8 @@ static void lines_load(struct lines *l, const char *name)
 		size_t len = strlen(buf);
 
 		no++;
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		while (len > 0 &&
+		       (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = '\0';
 		if (len == 0 || buf[0] == '#')
 			continue;
@@ -115,8 +116,7 @@ static scim_filter *must_parse(const scim_restype *rt, const char *text)
 }
 
 /* Parse text expecting 400 invalidFilter; returns the detail. */
-static void must_fail(const scim_restype *rt, const char *text,
-		      scim_error *err)
+static void must_fail(const scim_restype *rt, const char *text, scim_error *err)
 {
 	scim_filter *f = NULL;
 
@@ -154,9 +154,10 @@ static void run_cases(const char *file, const char *json_file,
 		scim_error err;
 		bool want, got;
 
-		ck_assert_msg(split_tabs(l.v[i], fld, 2) == 2,
-			      "%s:%d: no tab", file, l.lineno[i]);
-		ck_assert_msg(strcmp(fld[0], "0") == 0 || strcmp(fld[0], "1") == 0,
+		ck_assert_msg(split_tabs(l.v[i], fld, 2) == 2, "%s:%d: no tab",
+			      file, l.lineno[i]);
+		ck_assert_msg(strcmp(fld[0], "0") == 0 ||
+				      strcmp(fld[0], "1") == 0,
 			      "%s:%d: bad EXPECT", file, l.lineno[i]);
 		want = fld[0][0] == '1';
 		scim_error_clear(&err);
@@ -211,7 +212,8 @@ START_TEST(test_invalid_cases)
 		    err.scim_type == NULL ||
 		    strcmp(err.scim_type, SCIM_ERR_INVALID_FILTER) != 0 ||
 		    strstr(err.detail, "at position ") == NULL) {
-			fprintf(stderr, "invalid.txt:%d: '%s' rc=%d detail=%s\n",
+			fprintf(stderr,
+				"invalid.txt:%d: '%s' rc=%d detail=%s\n",
 				l.lineno[i], l.v[i], rc, err.detail);
 			failures++;
 		}
@@ -236,9 +238,10 @@ START_TEST(test_error_details)
 		{"   ", "expected attribute path at position 3"},
 		{"userName eq", "expected space after operator at position 11"},
 		{"userName eq ", "expected value (string, number, true, false "
-			       "or null) at position 12"},
+				 "or null) at position 12"},
 		{"userName eq \"x", "unterminated string at position 12"},
-		{"userName eq \"x\" and", "expected attribute path at position 19"},
+		{"userName eq \"x\" and",
+		 "expected attribute path at position 19"},
 		{"(userName pr", "expected ')' at position 12"},
 		{"userName pr)", "unbalanced ')' at position 11"},
 		{"emails[type eq \"w\"", "expected ']' at position 18"},
@@ -246,11 +249,12 @@ START_TEST(test_error_details)
 		 "expected 'and', 'or' or end of filter at position 19"},
 		{"emails[value[type pr]]",
 		 "nested value filter not allowed at position 12"},
-		{"active gt true",
-		 "operator 'gt' not allowed on boolean attribute at position 7"},
+		{"active gt true", "operator 'gt' not allowed on boolean "
+				   "attribute at position 7"},
 		{"userName lt null",
 		 "operator 'lt' needs a string or number value at position 12"},
-		{"userName eq \"x\"y", "expected space after value at position 15"},
+		{"userName eq \"x\"y",
+		 "expected space after value at position 15"},
 		{"userName eq 01", "invalid number at position 12"},
 		{"urn:ietf:params:scim:schemas:core:2.0:User:",
 		 "expected attribute name after URN at position 43"},
@@ -286,8 +290,8 @@ END_TEST
 START_TEST(test_parse_sub_nul)
 {
 	static const char text[] = "type eq \"work\"\0 or type pr";
-	const scim_attr *emails = scim_schema_find(scim_restype_user(), NULL,
-						   "emails", NULL);
+	const scim_attr *emails =
+		scim_schema_find(scim_restype_user(), NULL, "emails", NULL);
 	scim_filter *f = NULL;
 	scim_error err;
 
@@ -316,8 +320,10 @@ START_TEST(test_parse_sub)
 	const scim_attr *members = scim_schema_find(g, NULL, "members", NULL);
 	static const char t1[] = "type eq \"work\" and value co \"@x\"";
 	static const char t2[] = "value eq \"id\"";
-	json_t *e1 = json_pack("{s:s, s:s}", "type", "work", "value", "a@x.org");
-	json_t *e2 = json_pack("{s:s, s:s}", "type", "home", "value", "a@x.org");
+	json_t *e1 =
+		json_pack("{s:s, s:s}", "type", "work", "value", "a@x.org");
+	json_t *e2 =
+		json_pack("{s:s, s:s}", "type", "home", "value", "a@x.org");
 	json_t *e3 = json_pack("{s:s, s:s}", "TYPE", "WORK", "Value", "A@X");
 	json_t *m1 = json_pack("{s:s}", "value", "id");
 	json_t *m2 = json_pack("{s:s}", "value", "other");
@@ -327,8 +333,9 @@ START_TEST(test_parse_sub)
 
 	ck_assert_ptr_nonnull(emails);
 	ck_assert_ptr_nonnull(members);
-	ck_assert_int_eq(scim_filter_parse_sub(&f, u, emails, t1,
-					       sizeof(t1) - 1, &err), 0);
+	ck_assert_int_eq(
+		scim_filter_parse_sub(&f, u, emails, t1, sizeof(t1) - 1, &err),
+		0);
 	ck_assert(scim_filter_match(f, e1));
 	ck_assert(!scim_filter_match(f, e2));
 	ck_assert(scim_filter_match(f, e3)); /* keys and values fold */
@@ -336,20 +343,22 @@ START_TEST(test_parse_sub)
 	ck_assert(!scim_filter_match(f, NULL));
 	scim_filter_free(f);
 
-	ck_assert_int_eq(scim_filter_parse_sub(&f, g, members, t2,
-					       sizeof(t2) - 1, &err), 0);
+	ck_assert_int_eq(
+		scim_filter_parse_sub(&f, g, members, t2, sizeof(t2) - 1, &err),
+		0);
 	ck_assert(scim_filter_match(f, m1));
 	ck_assert(!scim_filter_match(f, m2));
 	scim_filter_free(f);
 
 	/* nested brackets and URNs are not allowed in a value filter */
-	ck_assert_int_eq(scim_filter_parse_sub(&f, u, emails, "value[x pr]",
-					       11, &err), -1);
+	ck_assert_int_eq(
+		scim_filter_parse_sub(&f, u, emails, "value[x pr]", 11, &err),
+		-1);
 	ck_assert_str_eq(err.scim_type, SCIM_ERR_INVALID_FILTER);
 	ck_assert_int_eq(scim_filter_parse_sub(&f, u, emails, "", 0, &err), -1);
-	ck_assert_int_eq(
-		scim_filter_parse_sub(&f, u, emails, "emails[type pr]", 15, &err),
-		-1);
+	ck_assert_int_eq(scim_filter_parse_sub(&f, u, emails, "emails[type pr]",
+					       15, &err),
+			 -1);
 	ck_assert_str_eq(err.detail,
 			 "nested value filter not allowed at position 6");
 
@@ -364,11 +373,12 @@ END_TEST
 
 START_TEST(test_noncanonical_keys)
 {
-	json_t *res = json_pack("{s:s, s:[{s:s, s:s}], s:{s:s}}", "USERNAME",
-				"Alice", "Emails", "TYPE", "work", "VALUE",
-				"a@x", "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:"
-				       "ENTERPRISE:2.0:USER",
-				"DEPARTMENT", "R&D");
+	json_t *res =
+		json_pack("{s:s, s:[{s:s, s:s}], s:{s:s}}", "USERNAME", "Alice",
+			  "Emails", "TYPE", "work", "VALUE", "a@x",
+			  "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:"
+			  "ENTERPRISE:2.0:USER",
+			  "DEPARTMENT", "R&D");
 	const scim_restype *u = scim_restype_user();
 
 	ck_assert(match_text(u, "userName eq \"alice\"", res));
@@ -402,8 +412,8 @@ START_TEST(test_odd_json)
 	ck_assert(!match_text(u, "emails[type pr]", res));
 	ck_assert(!match_text(u, "name.givenName pr", res));
 	ck_assert(!match_text(u, "meta.lastModified pr", res));
-	ck_assert(!match_text(u, "meta.lastModified gt \"2000-01-01T00:00:00Z\"",
-			      res));
+	ck_assert(!match_text(
+		u, "meta.lastModified gt \"2000-01-01T00:00:00Z\"", res));
 	ck_assert(!match_text(u, "title eq \"1\"", res));
 	json_decref(res);
 
@@ -428,8 +438,8 @@ static void vcb(const scim_filter_cmp *c, void *payload)
 
 	snprintf(r->buf + n, sizeof(r->buf) - n, "%s|%s|%s|%d|%s|%d|%d\n",
 		 c->urn ? c->urn : "-", c->attr ? c->attr : "-",
-		 c->sub ? c->sub : "-", (int)c->op, val ? val : "-",
-		 c->negated, c->in_value_filter);
+		 c->sub ? c->sub : "-", (int)c->op, val ? val : "-", c->negated,
+		 c->in_value_filter);
 	free(val);
 }
 
@@ -442,16 +452,15 @@ START_TEST(test_visitor)
 		"meta.lastModified gt \"2011-05-13T04:42:34Z\" or foo.bar eq 1"
 		" or urn:x:y:baz lt 2.5 or active eq false");
 	struct vrec r;
-	static const char want[] =
-		SCIM_URN_USER "|userName|-|0|\"a\"|0|0\n"
-		SCIM_URN_USER "|emails|type|0|\"work\"|1|1\n"
-		SCIM_URN_USER "|emails|value|2|\"@x\"|0|1\n"
-		URN_E "|manager|value|5|-|1|0\n"
+	static const char want[] = SCIM_URN_USER
+		"|userName|-|0|\"a\"|0|0\n" SCIM_URN_USER
+		"|emails|type|0|\"work\"|1|1\n" SCIM_URN_USER
+		"|emails|value|2|\"@x\"|0|1\n" URN_E "|manager|value|5|-|1|0\n"
 		"urn:scimsync:common|meta|lastModified|6|"
 		"\"2011-05-13T04:42:34Z\"|0|0\n"
 		"-|foo|bar|0|1|0|0\n"
-		"urn:x:y|baz|-|8|2.5|0|0\n"
-		SCIM_URN_USER "|active|-|0|false|0|0\n";
+		"urn:x:y|baz|-|8|2.5|0|0\n" SCIM_URN_USER
+		"|active|-|0|false|0|0\n";
 
 	memset(&r, 0, sizeof(r));
 	scim_filter_visit(f, vcb, &r);
@@ -465,11 +474,12 @@ START_TEST(test_visitor)
 
 		ck_assert_int_eq(scim_filter_parse_sub(&f, scim_restype_group(),
 						       members, "VALUE eq null",
-						       13, NULL), 0);
+						       13, NULL),
+				 0);
 		memset(&r, 0, sizeof(r));
 		scim_filter_visit(f, vcb, &r);
-		ck_assert_str_eq(r.buf, SCIM_URN_GROUP
-				 "|members|value|0|null|0|1\n");
+		ck_assert_str_eq(r.buf,
+				 SCIM_URN_GROUP "|members|value|0|null|0|1\n");
 		scim_filter_free(f);
 	}
 	/* NULL arguments are harmless */
@@ -542,7 +552,8 @@ static char *repeat(const char *prefix, const char *unit, size_t n,
 		    const char *mid, const char *unit2, size_t n2)
 {
 	size_t len = strlen(prefix) + strlen(unit) * n + strlen(mid) +
-		     strlen(unit2) * n2 + 1, i;
+		     strlen(unit2) * n2 + 1,
+	       i;
 	char *s = malloc(len), *p = s;
 
 	ck_assert_ptr_nonnull(s);
@@ -638,8 +649,8 @@ START_TEST(test_limits)
 	ck_assert(scim_filter_match(f, res));
 	scim_filter_free(f);
 	free(s);
-	s = repeat("title eq \"x\"", " or title eq \"x\"", 230,
-		   " or title pr", "", 0);
+	s = repeat("title eq \"x\"", " or title eq \"x\"", 230, " or title pr",
+		   "", 0);
 	f = must_parse(u, s);
 	ck_assert(scim_filter_match(f, res));
 	scim_filter_free(f);
@@ -736,7 +747,8 @@ START_TEST(test_garbage)
 
 			switch (rnd() % 3) {
 			case 0:
-				buf[at] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+				buf[at] = alphabet[rnd() %
+						   (sizeof(alphabet) - 1)];
 				break;
 			case 1:
 				if (len > 0) {
@@ -747,7 +759,8 @@ START_TEST(test_garbage)
 				break;
 			default:
 				if (len + 1 < sizeof(buf)) {
-					memmove(buf + at + 1, buf + at, len - at);
+					memmove(buf + at + 1, buf + at,
+						len - at);
 					len++;
 				}
 				break;
@@ -875,10 +888,13 @@ START_TEST(test_path_invalid)
 		scim_error_clear(&err);
 		rc = scim_path_parse(&p, scim_restype_user(), fld[1], &err);
 		if (rc != -1 || p != NULL || err.status != 400 ||
-		    err.scim_type == NULL || strcmp(err.scim_type, fld[0]) != 0) {
-			fprintf(stderr, "paths_invalid.txt:%d: '%s' rc=%d %s %s\n",
+		    err.scim_type == NULL ||
+		    strcmp(err.scim_type, fld[0]) != 0) {
+			fprintf(stderr,
+				"paths_invalid.txt:%d: '%s' rc=%d %s %s\n",
 				l.lineno[i], fld[1], rc,
-				err.scim_type ? err.scim_type : "-", err.detail);
+				err.scim_type ? err.scim_type : "-",
+				err.detail);
 			failures++;
 		}
 		scim_path_free(p);
@@ -896,20 +912,23 @@ START_TEST(test_path_details)
 
 	/* positions inside the value filter count from the path's start */
 	ck_assert_int_eq(scim_path_parse(&p, scim_restype_user(),
-					 "emails[type xx \"work\"].value", &err),
+					 "emails[type xx \"work\"].value",
+					 &err),
 			 -1);
 	ck_assert_str_eq(err.detail,
 			 "expected comparison operator at position 12");
-	ck_assert_int_eq(scim_path_parse(&p, scim_restype_user(), "name.", &err),
-			 -1);
+	ck_assert_int_eq(
+		scim_path_parse(&p, scim_restype_user(), "name.", &err), -1);
 	ck_assert_str_eq(err.detail,
 			 "expected sub-attribute name at position 5");
-	ck_assert_int_eq(scim_path_parse(&p, scim_restype_user(), "", &err), -1);
+	ck_assert_int_eq(scim_path_parse(&p, scim_restype_user(), "", &err),
+			 -1);
 	ck_assert_str_eq(err.scim_type, SCIM_ERR_INVALID_PATH);
 	ck_assert_int_eq(scim_path_parse(&p, scim_restype_user(), NULL, &err),
 			 -1);
-	ck_assert_int_eq(scim_path_parse(&p, scim_restype_user(),
-					 "userName\xff", &err), -1);
+	ck_assert_int_eq(
+		scim_path_parse(&p, scim_restype_user(), "userName\xff", &err),
+		-1);
 	ck_assert_str_eq(err.scim_type, SCIM_ERR_INVALID_PATH);
 	/* parse_n reads only len bytes */
 	ck_assert_int_eq(scim_path_parse_n(&p, scim_restype_user(),
@@ -931,9 +950,9 @@ START_TEST(test_path_filter_and_container)
 	size_t i, n, hits = 0;
 
 	/* the value filter selects elements */
-	ck_assert_int_eq(scim_path_parse(&p, u,
-					 "emails[type eq \"work\"].value", &err),
-			 0);
+	ck_assert_int_eq(
+		scim_path_parse(&p, u, "emails[type eq \"work\"].value", &err),
+		0);
 	ck_assert_ptr_null(scim_path_container_key(p));
 	c = scim_path_container(p, res, false);
 	ck_assert_ptr_eq(c, res);
@@ -982,8 +1001,9 @@ START_TEST(test_path_filter_and_container)
 
 	/* extension key matched case-insensitively */
 	json_object_del(res, URN_E);
-	json_object_set_new(res, "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:"
-				 "ENTERPRISE:2.0:USER",
+	json_object_set_new(res,
+			    "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:"
+			    "ENTERPRISE:2.0:USER",
 			    json_pack("{s:s}", "department", "D"));
 	ck_assert_int_eq(scim_path_parse(&p, u, "department", &err), 0);
 	n = json_object_size(res);
@@ -992,8 +1012,9 @@ START_TEST(test_path_filter_and_container)
 			 "D");
 	ck_assert_uint_eq(json_object_size(res), n); /* nothing added */
 	/* an extension key that isn't an object is not a container */
-	json_object_set_new(res, "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:"
-				 "ENTERPRISE:2.0:USER",
+	json_object_set_new(res,
+			    "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:"
+			    "ENTERPRISE:2.0:USER",
 			    json_string("x"));
 	ck_assert_ptr_null(scim_path_container(p, res, true));
 	ck_assert_ptr_null(scim_path_container(p, NULL, true));
@@ -1016,7 +1037,8 @@ START_TEST(test_path_filter_and_container)
 						 "members[value eq "
 						 "\"2819c223-7f76-453a-919d-"
 						 "413861904646\"]",
-						 &err), 0);
+						 &err),
+				 0);
 		ck_assert(scim_filter_match(p->filter, json_array_get(m, 0)));
 		ck_assert(!scim_filter_match(p->filter, json_array_get(m, 1)));
 		scim_path_free(p);

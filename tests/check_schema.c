@@ -262,8 +262,7 @@ static json_t *find_by_name(json_t *arr, const char *name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach (arr, i, v) {
 		if (strcmp(json_string_value(json_object_get(v, "name")),
 			   name) == 0)
 			return v;

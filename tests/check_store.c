@@ -1237,7 +1237,8 @@ START_TEST(test_load_rejects)
 		char want[64];
 
 		snprintf(want, sizeof(want), "ABI %d.%d is newer",
-			 SCIMSYNC_STORE_ABI_MAJOR, SCIMSYNC_STORE_ABI_MINOR + 1);
+			 SCIMSYNC_STORE_ABI_MAJOR,
+			 SCIMSYNC_STORE_ABI_MINOR + 1);
 		expect_rejected("newer_minor", want);
 	}
 	expect_rejected("short_size", "descriptor size");

@@ -13,9 +13,9 @@
  *
  * Exits on SIGTERM/SIGINT.
  */
-#include <evhtp.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <evhtp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +109,9 @@ int main(int argc, char **argv)
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
-	fprintf(stderr, "canned: listening on %s:%d, %d threads, %zu-byte body\n",
-		addr, port, threads, sizeof(body) - 1);
+	fprintf(stderr,
+		"canned: listening on %s:%d, %d threads, %zu-byte body\n", addr,
+		port, threads, sizeof(body) - 1);
 	event_base_loop(base, 0);
 	evhtp_unbind_socket(htp);
 	event_free(sigterm);

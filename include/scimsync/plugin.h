@@ -41,14 +41,14 @@ enum {
 	SCIMSYNC_OK = 0,
 	SCIMSYNC_ENOTFOUND = -1, /* no such resource / member */
 	SCIMSYNC_ECONFLICT = -2, /* a uniqueness constraint would break */
-	SCIMSYNC_ERETRY = -3,    /* transient: busy, timeout, unreachable */
-	SCIMSYNC_EFAIL = -4,     /* permanent: bad data, broken setup */
-	SCIMSYNC_ESTOPPED = -5   /* a callback asked to stop iterating */
+	SCIMSYNC_ERETRY = -3,	 /* transient: busy, timeout, unreachable */
+	SCIMSYNC_EFAIL = -4,	 /* permanent: bad data, broken setup */
+	SCIMSYNC_ESTOPPED = -5	 /* a callback asked to stop iterating */
 };
 
 /* Caller-allocated error: filling it never allocates. */
 typedef struct scimsync_err {
-	int code;          /* one of the codes above */
+	int code;	   /* one of the codes above */
 	char message[256]; /* for logs; never contains secrets */
 } scimsync_err;
 
@@ -82,15 +82,17 @@ typedef struct scimsync_plugin_header {
 	uint16_t abi_major;
 	uint16_t abi_minor;
 	uint32_t struct_size; /* sizeof the whole descriptor */
-	uint32_t kind;        /* scimsync_plugin_kind */
+	uint32_t kind;	      /* scimsync_plugin_kind */
 	const char *name;     /* "sqlite", "ldap", ... */
 	const char *version;  /* the plugin's own version, for logs */
 } scimsync_plugin_header;
 
-#define SCIMSYNC_PLUGIN_HEADER_INIT(major, minor, desc_type, kind_, name_, \
-				    version_)                              \
-	{ (major), (minor), (uint32_t)sizeof(desc_type), (kind_), (name_),   \
-	  (version_) }
+#define SCIMSYNC_PLUGIN_HEADER_INIT(major, minor, desc_type, kind_, name_,     \
+				    version_)                                  \
+	{                                                                      \
+		(major), (minor), (uint32_t)sizeof(desc_type), (kind_),        \
+			(name_), (version_)                                    \
+	}
 
 /* The entry symbol a plugin exports. Returns a pointer to its static
  * descriptor (never NULL); the pointer stays valid while loaded. */

@@ -49,9 +49,9 @@ typedef enum scimsync_res_type {
 typedef enum scimsync_index {
 	SCIMSYNC_IDX_NONE = 0,
 	SCIMSYNC_IDX_ID = 1,
-	SCIMSYNC_IDX_USERNAME = 2,    /* value is the folded key */
-	SCIMSYNC_IDX_EXTERNALID = 3,  /* exact */
-	SCIMSYNC_IDX_DISPLAYNAME = 4  /* value is the folded key */
+	SCIMSYNC_IDX_USERNAME = 2,   /* value is the folded key */
+	SCIMSYNC_IDX_EXTERNALID = 3, /* exact */
+	SCIMSYNC_IDX_DISPLAYNAME = 4 /* value is the folded key */
 } scimsync_index;
 
 typedef struct scimsync_resource {
@@ -61,34 +61,35 @@ typedef struct scimsync_resource {
 	const char *json; /* the full resource (with meta), not NUL-bounded */
 	size_t json_len;  /* length of json in bytes */
 	int64_t version;  /* 1 at creation, +1 on every change */
-	int64_t seq;      /* set by the store: insertion order, never reused */
+	int64_t seq;	  /* set by the store: insertion order, never reused */
 	const char *user_name_key; /* users: folded userName; else NULL */
 	const char *external_id;   /* or NULL */
 	const char *display_key;   /* folded displayName (groups), or NULL */
-	const char *display;       /* display text for members.display */
+	const char *display;	   /* display text for members.display */
 } scimsync_resource;
 
 typedef struct scimsync_member {
 	const char *group_id;
 	const char *member_id;
-	int member_type;     /* scimsync_res_type of the member */
-	const char *display; /* the member's (or group's, in groups_of) display */
+	int member_type; /* scimsync_res_type of the member */
+	const char
+		*display; /* the member's (or group's, in groups_of) display */
 } scimsync_member;
 
 typedef struct scimsync_query {
 	const char *tenant;
-	int type;                /* scimsync_res_type */
-	int index;               /* scimsync_index */
+	int type;		 /* scimsync_res_type */
+	int index;		 /* scimsync_index */
 	const char *index_value; /* with index != NONE */
-	int64_t after_seq;       /* only resources with seq > after_seq */
-	int64_t offset;          /* skip this many (after after_seq) */
-	int64_t limit;           /* at most this many; < 0: no limit */
+	int64_t after_seq;	 /* only resources with seq > after_seq */
+	int64_t offset;		 /* skip this many (after after_seq) */
+	int64_t limit;		 /* at most this many; < 0: no limit */
 } scimsync_query;
 
 typedef int (*scimsync_resource_cb)(const scimsync_resource *r, void *payload);
 typedef int (*scimsync_member_cb)(const scimsync_member *m, void *payload);
 
-typedef struct scimsync_store scimsync_store;           /* plugin-defined */
+typedef struct scimsync_store scimsync_store;		/* plugin-defined */
 typedef struct scimsync_store_conn scimsync_store_conn; /* plugin-defined */
 
 typedef struct scimsync_store_plugin {

@@ -191,7 +191,7 @@ struct scimsync_store {
 	const char *synchronous; /* static string: OFF, NORMAL, FULL, EXTRA */
 	long cache_size_kb;	 /* 0: SQLite's default */
 	long busy_timeout_ms;
-	long mmap_size_mb;	 /* memory-mapped I/O; 0: off */
+	long mmap_size_mb; /* memory-mapped I/O; 0: off */
 };
 
 struct scimsync_store_conn {

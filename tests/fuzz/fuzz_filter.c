@@ -34,10 +34,12 @@ static const char sample_user[] =
 	"{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
 	" \"id\": \"2819c223-7f76-453a-919d-413861904646\","
 	" \"externalId\": \"bjensen\", \"userName\": \"bjensen@example.com\","
-	" \"name\": {\"familyName\": \"Jensen\", \"givenName\": \"B\\u00e4rbara\"},"
+	" \"name\": {\"familyName\": \"Jensen\", \"givenName\": "
+	"\"B\\u00e4rbara\"},"
 	" \"title\": \"Tour Guide\", \"active\": true, \"loginCount\": 42,"
 	" \"emails\": [{\"value\": \"bjensen@example.com\", \"type\": \"work\","
-	" \"primary\": true}, {\"value\": \"babs@jensen.org\", \"type\": \"home\"},"
+	" \"primary\": true}, {\"value\": \"babs@jensen.org\", \"type\": "
+	"\"home\"},"
 	" null, [\"odd\"], \"bare\"],"
 	" \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":"
 	" {\"department\": \"Tour Operations\", \"employeeNumber\": \"701984\","
@@ -126,7 +128,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		buf = malloc((size_t)len + 1);
-		if (buf == NULL || fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+		if (buf == NULL ||
+		    fread(buf, 1, (size_t)len, fp) != (size_t)len) {
 			perror(argv[i]);
 			return 1;
 		}

@@ -42,8 +42,8 @@ static void check_err(const scim_error *err)
 		abort();
 }
 
-static void one(const scim_restype *rt, const char *sample,
-		const json_t *body, int group)
+static void one(const scim_restype *rt, const char *sample, const json_t *body,
+		int group)
 {
 	json_t *res = json_loads(sample, 0, NULL);
 	scim_member_delta d;

@@ -123,20 +123,9 @@ static bool is_namechar(char c)
 	return is_alpha(c) || is_digit(c) || c == '-' || c == '_';
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d == NULL)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
 static char *dup_s(const char *s)
 {
-	return s == NULL ? NULL : dup_n(s, strlen(s));
+	return s == NULL ? NULL : strndup(s, strlen(s));
 }
 
 static bool is_extension(const scim_restype *rt, const scim_schema *s)
@@ -387,7 +376,7 @@ static int parse_attrpath(struct parser *p, struct apath *ap)
 /* Fill the attribute fields of n (FN_CMP or FN_VALPATH) from ap. */
 static int resolve(struct parser *p, const struct apath *ap, scim_filter *n)
 {
-	char *name = dup_n(p->s + ap->name_pos, ap->name_len);
+	char *name = strndup(p->s + ap->name_pos, ap->name_len);
 	char *sub = NULL;
 	const scim_schema *sch = NULL;
 	const scim_attr *def = NULL;
@@ -437,12 +426,12 @@ static int resolve(struct parser *p, const struct apath *ap, scim_filter *n)
 			goto oom;
 	} else if (ap->urn_len > 0) {
 		n->ext = true;
-		n->urn = dup_n(p->s + ap->urn_pos, ap->urn_len);
+		n->urn = strndup(p->s + ap->urn_pos, ap->urn_len);
 		if (n->urn == NULL)
 			goto oom;
 	}
 	if (ap->sub_len > 0) {
-		sub = dup_n(p->s + ap->sub_pos, ap->sub_len);
+		sub = strndup(p->s + ap->sub_pos, ap->sub_len);
 		if (sub == NULL)
 			goto oom;
 		n->sub_def = def ? scim_attr_sub(def, sub) : NULL;
@@ -617,7 +606,7 @@ static int parse_value(struct parser *p, struct flit *l)
 			return -1;
 		}
 		rc = number_decode(s + start, n, &l->json);
-		l->raw = dup_n(s + start, n);
+		l->raw = strndup(s + start, n);
 		if (rc == -2 || l->raw == NULL) {
 			poom(p);
 			return -1;
@@ -919,7 +908,7 @@ static int parse_text(scim_filter **out, struct parser *p, const char *text,
 	if (!scim_is_valid_utf8(text, len))
 		return scim_error_set(p->err, 400, SCIM_ERR_INVALID_FILTER,
 				      "filter is not valid UTF-8");
-	buf = dup_n(text, len);
+	buf = strndup(text, len);
 	if (buf == NULL)
 		return scim_error_set(p->err, 500, NULL, "out of memory");
 	p->s = buf;

@@ -45,17 +45,6 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d == NULL)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
 /* Length of ATTRNAME (ALPHA *nameChar, or "$ref") at s; 0 if none. */
 static size_t name_len(const char *s)
 {
@@ -132,14 +121,14 @@ void scim_path_free(scim_path *p)
 /* Set p->sub/sub_name from the n bytes at s. */
 static int set_sub(scim_path *p, const char *s, size_t n)
 {
-	char *w = dup_n(s, n);
+	char *w = strndup(s, n);
 
 	if (w == NULL)
 		return -1;
 	p->sub = scim_attr_sub(p->attr, w);
 	if (p->sub != NULL) {
 		free(w);
-		w = dup_n(p->sub->name, strlen(p->sub->name));
+		w = strndup(p->sub->name, strlen(p->sub->name));
 		if (w == NULL)
 			return -1;
 	}
@@ -186,7 +175,7 @@ static int parse(scim_path *p, const scim_restype *rt, const char *buf,
 	n = name_len(buf + pos);
 	if (n == 0)
 		return path_err(err, "expected attribute name", pos);
-	name = dup_n(buf + pos, n);
+	name = strndup(buf + pos, n);
 	if (name == NULL)
 		goto oom;
 	if (urn_schema != NULL)
@@ -196,11 +185,11 @@ static int parse(scim_path *p, const scim_restype *rt, const char *buf,
 	p->schema = p->attr != NULL ? found : urn_schema;
 	free(name);
 	if (p->attr != NULL)
-		p->attr_name = dup_n(p->attr->name, strlen(p->attr->name));
+		p->attr_name = strndup(p->attr->name, strlen(p->attr->name));
 	else if (unknown_urn)
-		p->attr_name = dup_n(buf + qual, pos + n - qual);
+		p->attr_name = strndup(buf + qual, pos + n - qual);
 	else
-		p->attr_name = dup_n(buf + pos, n);
+		p->attr_name = strndup(buf + pos, n);
 	if (p->attr_name == NULL)
 		goto oom;
 	pos += n;
@@ -279,7 +268,7 @@ int scim_path_parse_n(scim_path **out, const scim_restype *rt, const char *text,
 	if (start == end)
 		return scim_error_set(err, 400, SCIM_ERR_INVALID_PATH,
 				      "empty path");
-	buf = dup_n(text, len);
+	buf = strndup(text, len);
 	p = calloc(1, sizeof(*p));
 	if (buf == NULL || p == NULL) {
 		free(buf);

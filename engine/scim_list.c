@@ -171,6 +171,8 @@ typedef struct scan {
 	long long keep;	   /* matches to keep (-1: all, for sorting) */
 	long long matched; /* matches seen */
 	bool count_all;	   /* go on counting past the window */
+	int64_t after_seq; /* cursor: matches up to here count, not shown */
+	long long total;   /* every match, for totalResults */
 	hit *hits;
 	size_t n_hits, cap_hits;
 	int64_t last_seq; /* seq of the last kept hit */
@@ -246,6 +248,11 @@ static int scan_cb(const scimsync_resource *r, void *payload)
 		/* What the filter needed is not part of the answer. */
 		json_object_del(res, s->rt->id == SCIM_RT_GROUP ? "members"
 								: "groups");
+	}
+	s->total++;
+	if (r->seq <= s->after_seq) {
+		json_decref(res); /* before the cursor */
+		return 0;
 	}
 	s->matched++;
 	if (s->matched <= s->skip ||
@@ -423,30 +430,15 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 		s.keep = count;
 		rc = srv->sp->list(w->reader, &q, scan_cb, &s, &serr);
 	} else {
+		/* One pass from the start: totalResults counts every match,
+		 * the page takes those after the cursor or startIndex. */
 		s.skip = cursor_mode || s.sort ? 0 : start - 1;
 		s.keep = s.sort ? -1 : count;
 		s.count_all = true;
+		s.after_seq = q.after_seq;
+		q.after_seq = 0;
 		rc = srv->sp->list(w->reader, &q, scan_cb, &s, &serr);
-		total = s.matched;
-		if (cursor_mode) {
-			/* totalResults counts every match, not just those
-			 * after the cursor. */
-			scimsync_query cq = q;
-			scan s2 = s;
-
-			if (q.after_seq > 0) {
-				cq.after_seq = 0;
-				s2.hits = NULL;
-				s2.n_hits = s2.cap_hits = 0;
-				s2.matched = 0;
-				s2.keep = 0;
-				s2.skip = 0;
-				s2.count_all = true;
-				if (srv->sp->list(w->reader, &cq, scan_cb, &s2,
-						  &serr) == 0)
-					total = s2.matched;
-			}
-		}
+		total = s.total;
 	}
 	free(folded);
 	if (s.failed || (rc != 0 && rc != SCIMSYNC_ESTOPPED)) {

@@ -63,6 +63,19 @@ class CursorTest(ScimTestCase):
         self.assertEqual(len(seen), len(set(seen)), "repeats")
         self.assertEqual(sorted(seen), sorted(ids))
 
+    def test_total_on_every_page(self):
+        # totalResults counts every match, not only those after the cursor.
+        prefix, ids = self.population(12)
+        flt = 'userName sw "%s"' % prefix
+        cursor, totals = None, []
+        while True:
+            body = self.page(flt, cursor, 5)
+            totals.append(body["totalResults"])
+            cursor = body.get("nextCursor")
+            if cursor is None:
+                break
+        self.assertEqual(totals, [12, 12, 12])
+
     def test_walk_exact_multiple(self):
         prefix, ids = self.population(10)
         seen, pages = self.walk('userName sw "%s"' % prefix, 5)

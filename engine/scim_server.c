@@ -349,6 +349,49 @@ static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
 /* libevhtp's own read callback: the same function for every connection. */
 static _Atomic(bufferevent_data_cb) evhtp_readcb;
 
+/* libevhtp's parser refuses a request line or header line longer than
+ * its 8 KiB buffer by closing the connection without a word. */
+#define LINE_MAX_BYTES 8000
+
+/* Answer status and close, without libevhtp: the request never parsed.
+ * libevhtp frees the connection once the answer is written (its write
+ * callback finds no request). */
+static void shim_refuse(struct bufferevent *bev, int status, const char *reason,
+			const char *detail)
+{
+	char body[256], head[256];
+	int blen = snprintf(body, sizeof(body),
+			    "{\"schemas\":[\"%s\"],\"status\":\"%d\","
+			    "\"detail\":\"%s\"}",
+			    SCIM_URN_ERROR, status, detail);
+	int hlen = snprintf(head, sizeof(head),
+			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			    "Content-Length: %d\r\nConnection: close\r\n\r\n",
+			    status, reason, SCIM_CONTENT_TYPE, blen);
+
+	bufferevent_disable(bev, EV_READ);
+	evbuffer_drain(bufferevent_get_input(bev), (size_t)-1);
+	bufferevent_write(bev, head, (size_t)hlen);
+	bufferevent_write(bev, body, (size_t)blen);
+}
+
+/* 0 if every line of the header block in (up to its end, or all of in)
+ * fits libevhtp's parser; otherwise 414 (request line) or 431. */
+static int header_lines_check(struct evbuffer *in, size_t upto)
+{
+	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)upto);
+	size_t start = 0;
+
+	for (size_t i = 0; i <= upto; i++) {
+		if (i < upto && p[i] != '\n')
+			continue;
+		if (i - start > LINE_MAX_BYTES)
+			return start == 0 ? 414 : 431;
+		start = i + 1;
+	}
+	return 0;
+}
+
 static void shim_readcb(struct bufferevent *bev, void *ctx)
 {
 	evhtp_connection_t *conn = ctx;
@@ -356,9 +399,33 @@ static void shim_readcb(struct bufferevent *bev, void *ctx)
 	bool new_message = conn->request == NULL ||
 			   (conn->request->flags & EVHTP_REQ_FLAG_FINISHED);
 
-	if (new_message && evbuffer_get_length(in) < HEADER_WAIT_MAX &&
-	    evbuffer_search(in, "\r\n\r\n", 4, NULL).pos < 0)
-		return; /* the rest of the headers is on its way */
+	if (new_message) {
+		struct evbuffer_ptr end =
+			evbuffer_search(in, "\r\n\r\n", 4, NULL);
+		size_t len = evbuffer_get_length(in);
+		int bad;
+
+		if (end.pos < 0 && len < HEADER_WAIT_MAX &&
+		    header_lines_check(in, len) == 0)
+			return; /* the rest of the headers is on its way */
+		bad = end.pos < 0 && len >= HEADER_WAIT_MAX
+			      ? 431
+			      : header_lines_check(
+					in,
+					end.pos < 0 ? len : (size_t)end.pos);
+		if (bad == 414) {
+			shim_refuse(bev, 414, "URI Too Long",
+				    "the request line is longer than 8000 "
+				    "bytes; use POST .search for long filters");
+			return;
+		}
+		if (bad == 431) {
+			shim_refuse(bev, 431, "Request Header Fields Too Large",
+				    "a header line is longer than 8000 bytes, "
+				    "or the headers than 64 KiB");
+			return;
+		}
+	}
 	atomic_load (&evhtp_readcb)(bev, ctx);
 }
 

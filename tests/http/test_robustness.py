@@ -326,6 +326,25 @@ class RobustnessTest(ScimTestCase):
                 self.assertEqual(doc["totalResults"], 1, doc)
                 self.assertEqual(doc["Resources"][0]["userName"], un)
 
+    def test_overlong_lines_get_an_answer(self):
+        # libevhtp's parser cannot hold a line over 8 KiB and used to close
+        # the connection silently; the server answers first.
+        for data, status in (
+                (b"GET /scim/v2/Users?filter=" + b"a" * 9000 +
+                 b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+                (b"GET /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: x"
+                 b"\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", b"431")):
+            with self.subTest(status=status):
+                try:
+                    out = raw_exchange(self.srv, data, timeout=5)
+                except (BrokenPipeError, ConnectionResetError):
+                    out = b""
+                self.assertTrue(out.startswith(b"HTTP/1.1 " + status),
+                                out[:60])
+                body = json.loads(out.partition(b"\r\n\r\n")[2])
+                self.assertEqual(body["status"], status.decode())
+                self.assertAlive()
+
     def test_truncated_body_then_close(self):
         s = socket.create_connection((self.srv.host, self.srv.port), timeout=5)
         s.sendall(b"POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n"

@@ -83,9 +83,8 @@ typedef struct hit {
 	char *text; /* the stored JSON, copied */
 	size_t len;
 	char *id;
-	json_t *res; /* parsed, when sorting needs it; else NULL */
 	int64_t seq;
-	const json_t *key; /* borrowed from res; NULL if absent */
+	const json_t *key; /* sorting: the sort value (a reference), or NULL */
 } hit;
 
 static const json_t *sort_key(const scim_path *sp, json_t *res)
@@ -276,20 +275,25 @@ static int scan_cb(const scimsync_resource *r, void *payload)
 		s->cap_hits = cap;
 	}
 	h = &s->hits[s->n_hits++];
-	h->text = malloc(r->json_len + 1);
+	memset(h, 0, sizeof(*h));
 	h->id = strdup(r->id);
-	if (h->text) {
-		memcpy(h->text, r->json, r->json_len);
-		h->text[r->json_len] = '\0';
-	}
-	h->len = r->json_len;
 	h->seq = r->seq;
-	h->res = s->sort ? res : NULL;
-	h->key = s->sort ? sort_key(s->sort, res) : NULL;
-	if (!s->sort)
-		json_decref(res);
+	if (s->sort) {
+		/* Sorting sees every match: keep only its key and id, and
+		 * fetch the page's resources once the order is known. */
+		h->key = sort_key(s->sort, res);
+		json_incref((json_t *)h->key);
+	} else {
+		h->text = malloc(r->json_len + 1);
+		if (h->text) {
+			memcpy(h->text, r->json, r->json_len);
+			h->text[r->json_len] = '\0';
+		}
+		h->len = r->json_len;
+	}
+	json_decref(res);
 	s->last_seq = r->seq;
-	if (h->text == NULL || h->id == NULL) {
+	if ((h->text == NULL && !s->sort) || h->id == NULL) {
 		scim_error_set(s->err, 500, NULL, "out of memory");
 		s->failed = 1;
 		return 1;
@@ -297,10 +301,23 @@ static int scan_cb(const scimsync_resource *r, void *payload)
 	return 0;
 }
 
+static int copy_text_cb(const scimsync_resource *r, void *payload)
+{
+	hit *h = payload;
+
+	h->text = malloc(r->json_len + 1);
+	if (h->text == NULL)
+		return 1;
+	memcpy(h->text, r->json, r->json_len);
+	h->text[r->json_len] = '\0';
+	h->len = r->json_len;
+	return 0;
+}
+
 static void scan_free(scan *s)
 {
 	for (size_t i = 0; i < s->n_hits; i++) {
-		json_decref(s->hits[i].res);
+		json_decref((json_t *)s->hits[i].key);
 		free(s->hits[i].text);
 		free(s->hits[i].id);
 	}
@@ -465,6 +482,21 @@ int scim_list_run(struct evbuffer *out, scim_srv *srv, const char *tenant,
 	items = evbuffer_new();
 	{
 		size_t from = s.sort ? (size_t)(start - 1) : 0;
+
+		/* Sorted: the page's resources are read now, by id. */
+		for (size_t i = from;
+		     s.sort && i < s.n_hits && (long long)(i - from) < count;
+		     i++) {
+			hit *h = &s.hits[i];
+
+			if (srv->sp->get(w->reader, tenant, q.type, h->id,
+					 copy_text_cb, h, &serr) != 0 ||
+			    h->text == NULL) {
+				evbuffer_free(items);
+				scan_free(&s);
+				return scim_store_error(err, &serr, "list");
+			}
+		}
 
 		for (size_t i = from; i < s.n_hits && (long long)n < count;
 		     i++, n++) {

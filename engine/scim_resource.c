@@ -26,6 +26,11 @@ void scim_op_clear(scim_op *op)
 	json_decref(op->body);
 	free(op->if_match);
 	json_decref(op->resource);
+	free(op->text);
+	json_decref(op->members);
+	op->text = NULL;
+	op->members = NULL;
+	op->prepared = false;
 	op->id = NULL;
 	op->body = NULL;
 	op->if_match = NULL;
@@ -255,9 +260,10 @@ static json_t *load_for_write(scim_op *op, const scimsync_store_plugin *p,
 /* Pull the members array out of a group body, validating each entry and
  * checking that each member exists in the tenant (before any write).
  * *out: new array of {"value","type"} objects. */
-static int take_members(json_t **out, json_t *res, const scim_op *op,
-			const scimsync_store_plugin *p, scimsync_store_conn *c,
-			const char *self_id)
+/* Move the members array out of a group body into *out as {"value": id}
+ * objects, checking each entry's shape (no store access). */
+static int members_extract(json_t **out, json_t *res, scim_op *op,
+			   const char *self_id)
 {
 	json_t *members = json_object_get(res, "members");
 	json_t *arr = json_array(), *m;
@@ -270,12 +276,10 @@ static int take_members(json_t **out, json_t *res, const scim_op *op,
 	json_object_del(res, "members");
 	json_array_foreach (members, i, m) {
 		const char *v = json_string_value(json_object_get(m, "value"));
-		scimsync_err serr = {0};
-		int rc;
 
 		if (v == NULL || *v == '\0') {
 			json_decref(members);
-			return scim_error_set((scim_error *)&op->err, 400,
+			return scim_error_set(&op->err, 400,
 					      SCIM_ERR_INVALID_VALUE,
 					      "members[%zu].value must be a "
 					      "resource id",
@@ -284,31 +288,49 @@ static int take_members(json_t **out, json_t *res, const scim_op *op,
 		if (self_id && strcmp(v, self_id) == 0) {
 			json_decref(members);
 			return scim_error_set(
-				(scim_error *)&op->err, 400,
-				SCIM_ERR_INVALID_VALUE,
+				&op->err, 400, SCIM_ERR_INVALID_VALUE,
 				"a group cannot be its own member");
-		}
-		rc = p->get(c, op->tenant, SCIMSYNC_RES_USER, v, exists_cb,
-			    NULL, &serr);
-		if (rc == SCIMSYNC_ENOTFOUND)
-			rc = p->get(c, op->tenant, SCIMSYNC_RES_GROUP, v,
-				    exists_cb, NULL, &serr);
-		if (rc == SCIMSYNC_ENOTFOUND) {
-			json_decref(members);
-			return scim_error_set((scim_error *)&op->err, 400,
-					      SCIM_ERR_INVALID_VALUE,
-					      "member '%.64s' does not exist",
-					      v);
-		}
-		if (rc != 0) {
-			json_decref(members);
-			return scim_store_error((scim_error *)&op->err, &serr,
-						"member");
 		}
 		json_array_append_new(arr, json_pack("{s:s}", "value", v));
 	}
 	json_decref(members);
 	return 0;
+}
+
+/* Check that every member exists in the tenant, before any write. */
+static int members_check(const json_t *members, scim_op *op,
+			 const scimsync_store_plugin *p, scimsync_store_conn *c)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach (members, i, m) {
+		const char *v = json_string_value(json_object_get(m, "value"));
+		scimsync_err serr = {0};
+		int rc = p->get(c, op->tenant, SCIMSYNC_RES_USER, v, exists_cb,
+				NULL, &serr);
+
+		if (rc == SCIMSYNC_ENOTFOUND)
+			rc = p->get(c, op->tenant, SCIMSYNC_RES_GROUP, v,
+				    exists_cb, NULL, &serr);
+		if (rc == SCIMSYNC_ENOTFOUND)
+			return scim_error_set(
+				&op->err, 400, SCIM_ERR_INVALID_VALUE,
+				"member '%.64s' does not exist", v);
+		if (rc != 0)
+			return scim_store_error(&op->err, &serr, "member");
+	}
+	return 0;
+}
+
+/* Both, for updates that run wholly on the writer. */
+static int take_members(json_t **out, json_t *res, scim_op *op,
+			const scimsync_store_plugin *p, scimsync_store_conn *c,
+			const char *self_id)
+{
+	if (members_extract(out, res, op, self_id) < 0)
+		return -1;
+	return members_check(*out, op, p, c);
 }
 
 /* Fill a store record from a resource's JSON text and indexed keys. The
@@ -348,21 +370,14 @@ static void rec_keys_free(rec_keys *k)
 	free(k->display_key);
 }
 
-/* Set meta and write the resource; then the member rows. */
-static int write_resource(scim_op *op, const scimsync_store_plugin *p,
-			  scimsync_store_conn *c, json_t *res, const char *id,
-			  int64_t version, const char *created, int create,
-			  json_t *members, bool clear_members)
+/* Set id and meta on res and serialise it: the stored form. New string,
+ * or NULL (out of memory) with op->err set. */
+static char *finalize(scim_op *op, json_t *res, const char *id, int64_t version,
+		      const char *created)
 {
 	char now[32], etag[32];
 	char *loc = location_of(op->srv, op->rt->endpoint, id);
-	scimsync_resource r;
-	scimsync_err serr = {0};
-	rec_keys k;
 	char *text;
-	size_t i;
-	json_t *m;
-	int rc;
 
 	scim_time_format(now, now_ms());
 	scim_etag(etag, version);
@@ -375,11 +390,26 @@ static int write_resource(scim_op *op, const scimsync_store_plugin *p,
 	free(loc);
 	text = json_dumps(res, JSON_COMPACT);
 	if (text == NULL)
-		return scim_error_set(&op->err, 500, NULL, "out of memory");
+		scim_error_set(&op->err, 500, NULL, "out of memory");
+	return text;
+}
+
+/* Write the finalized resource (res and its text); then the member rows. */
+static int store_write(scim_op *op, const scimsync_store_plugin *p,
+		       scimsync_store_conn *c, json_t *res, const char *text,
+		       const char *id, int64_t version, int create,
+		       const json_t *members, bool clear_members)
+{
+	scimsync_resource r;
+	scimsync_err serr = {0};
+	rec_keys k;
+	size_t i;
+	json_t *m;
+	int rc;
+
 	rec_fill(&r, &k, op, res, id, version, text, strlen(text));
 	rc = p->put(c, &r, create, &serr);
 	rec_keys_free(&k);
-	free(text);
 	if (rc == SCIMSYNC_ECONFLICT)
 		return scim_error_set(&op->err, 409, SCIM_ERR_UNIQUENESS, "%s",
 				      op->rt->id == SCIM_RT_USER
@@ -399,29 +429,57 @@ static int write_resource(scim_op *op, const scimsync_store_plugin *p,
 	return 0;
 }
 
-static int op_create(scim_op *op, const scimsync_store_plugin *p,
-		     scimsync_store_conn *c)
+/* Set meta and write the resource; then the member rows. */
+static int write_resource(scim_op *op, const scimsync_store_plugin *p,
+			  scimsync_store_conn *c, json_t *res, const char *id,
+			  int64_t version, const char *created, int create,
+			  json_t *members, bool clear_members)
 {
-	json_t *res = op->body, *members = NULL;
-	char id[37];
+	char *text = finalize(op, res, id, version, created);
 	int rc;
 
+	if (text == NULL)
+		return -1;
+	rc = store_write(op, p, c, res, text, id, version, create, members,
+			 clear_members);
+	free(text);
+	return rc;
+}
+
+int scim_op_prepare(scim_op *op)
+{
+	json_t *res = op->body;
+	char id[37];
+
+	if (op->method != SCIM_M_POST || op->prepared)
+		return 0;
 	if (scim_resource_normalize(op->rt, res, SCIM_NORM_CREATE, NULL,
 				    &op->err) < 0)
 		return -1;
 	/* Passwords are write-only and never stored in clear. */
 	json_object_del(res, "password");
-	new_uuid(id);
 	if (op->rt->id == SCIM_RT_GROUP &&
-	    take_members(&members, res, op, p, c, NULL) < 0) {
-		json_decref(members);
+	    members_extract(&op->members, res, op, NULL) < 0)
 		return -1;
-	}
-	rc = write_resource(op, p, c, res, id, 1, NULL, 1, members, false);
-	json_decref(members);
-	if (rc < 0)
+	new_uuid(id);
+	op->text = finalize(op, res, id, 1, NULL);
+	if (op->text == NULL)
 		return -1;
 	op->id = strdup(id);
+	op->prepared = true;
+	return 0;
+}
+
+static int op_create(scim_op *op, const scimsync_store_plugin *p,
+		     scimsync_store_conn *c)
+{
+	if (scim_op_prepare(op) < 0)
+		return -1;
+	if (op->members && members_check(op->members, op, p, c) < 0)
+		return -1;
+	if (store_write(op, p, c, op->body, op->text, op->id, 1, 1, op->members,
+			false) < 0)
+		return -1;
 	op->status = 201;
 	return 0;
 }
@@ -607,6 +665,9 @@ int scim_op_run(scim_op *op, const scimsync_store_plugin *p,
 		return rc;
 	}
 	/* The answer shows the resource as a GET would, members included. */
+	/* A user just created belongs to no group yet. */
+	if (op->method == SCIM_M_POST && op->rt->id == SCIM_RT_USER)
+		return rc;
 	if (rc == 0 && op->resource && op->attach &&
 	    scim_resource_attach(op->resource, op->srv, p, c, op->tenant,
 				 op->rt, true, &op->err) < 0)
@@ -934,6 +995,13 @@ void scim_handle_resource(scim_srv *srv, evhtp_request_t *req,
 			scim_reply_error(req, &err);
 			return;
 		}
+	}
+	/* A create's validation and serialisation happen here, on the
+	 * worker, so the writer only inserts and commits. */
+	if (scim_op_prepare(&oc->op) < 0) {
+		scim_reply_error(req, &oc->op.err);
+		op_ctx_free(oc);
+		return;
 	}
 	scim_async_submit(srv, req, op_async_run, op_async_finish, oc);
 }

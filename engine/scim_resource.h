@@ -32,6 +32,10 @@ typedef struct scim_op {
 	json_t *body;	/* POST, PUT, PATCH; owned */
 	char *if_match; /* If-Match header or Bulk "version"; owned */
 	bool attach;	/* add groups/members to op->resource */
+	/* POST, filled by scim_op_prepare */
+	bool prepared;
+	char *text;	 /* the stored form; owned */
+	json_t *members; /* group members to add; owned */
 	/* results */
 	int status;	  /* 200, 201, 204 */
 	json_t *resource; /* the resource after the op; owned */
@@ -39,6 +43,12 @@ typedef struct scim_op {
 } scim_op;
 
 void scim_op_clear(scim_op *op);
+
+/* The part of a create that needs no store: validate and normalise the
+ * body, assign the id and meta, serialise. Run it on a worker so the
+ * writer only inserts; scim_op_run does it itself if it was not done.
+ * No-op for other methods. -1 with op->err. */
+int scim_op_prepare(scim_op *op);
 
 /* Run op on connection c of plugin p (the writer's, inside a savepoint).
  * Returns 0 with op->status and op->resource set, or -1 with op->err

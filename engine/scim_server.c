@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -956,6 +957,7 @@ static void worker_init(evhtp_t *htp, evthr_t *thr, void *arg)
 	scimsync_err serr = {0};
 
 	(void)htp;
+	pthread_setname_np(pthread_self(), "scim-http");
 	w->srv = srv;
 	w->base = evthr_get_base(thr);
 	if (srv->sp->conn_open(&w->reader, srv->store, 0, &serr) != 0) {

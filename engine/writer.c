@@ -122,6 +122,7 @@ static void *writer_main(void *arg)
 	writer_job *batch, *last;
 	uint64_t n;
 
+	pthread_setname_np(pthread_self(), "scim-writer");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->head == NULL && !w->stopping)

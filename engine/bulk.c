@@ -236,9 +236,19 @@ static int run_one(bulk_ctx *b, bop *o, const scimsync_store_plugin *p,
 		if (o->bulk_id)
 			json_object_set_new(o->result, "bulkId",
 					    json_string(o->bulk_id));
-		if (json_object_get(meta, "location"))
+		if (json_object_get(meta, "location")) {
 			json_object_set(o->result, "location",
 					json_object_get(meta, "location"));
+		} else if (op.id) { /* DELETE: where the resource was */
+			char *loc = NULL;
+
+			if (asprintf(&loc, "%s%s/%s", b->srv->base_url,
+				     op.rt->endpoint, op.id) >= 0) {
+				json_object_set_new(o->result, "location",
+						    json_string(loc));
+				free(loc);
+			}
+		}
 		if (json_object_get(meta, "version"))
 			json_object_set(o->result, "version",
 					json_object_get(meta, "version"));

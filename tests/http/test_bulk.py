@@ -110,6 +110,11 @@ class BulkTest(ScimTestCase):
         self.assertEqual([op["status"] for op in ops][0::2], ["200", "204"],
                          ops)
         self.assertIn(ops[1]["status"], ("200", "204"), ops)
+        # Every result says where its resource is (RFC 7644 §3.7.3),
+        # DELETE included.
+        for op, rid in zip(ops, (u["id"], v["id"], v["id"])):
+            self.assertTrue(op.get("location", "").endswith(
+                "/scim/v2/Users/" + rid), op)
         self.assertEqual(self.get_user(u["id"])["displayName"], "Put in bulk")
         self.assertScimError(self.c.get("/Users/" + v["id"]), 404)
 

@@ -337,3 +337,61 @@ json_t *scim_path_container(const scim_path *p, json_t *res, bool create)
 		return NULL;
 	return v;
 }
+
+/* Append the sub-attribute (or, without one, the element itself) of el
+ * to arr, if present. Returns -1 only when out of memory. */
+static int get_append(json_t *arr, const json_t *el, const char *sub)
+{
+	json_t *v = sub != NULL ? scim_json_get_ci(el, sub) : (json_t *)el;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	return json_array_append(arr, v);
+}
+
+json_t *scim_path_get(const scim_path *p, const json_t *res)
+{
+	json_t *c, *v, *arr;
+	size_t i;
+
+	if (p == NULL)
+		return NULL;
+	c = scim_path_container(p, (json_t *)res, false);
+	if (c == NULL)
+		return NULL;
+	if (p->attr_name == NULL)
+		return json_incref(c);
+	v = scim_json_get_ci(c, p->attr_name);
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (p->filter == NULL && p->sub_name == NULL)
+		return json_incref(v);
+	if (p->filter == NULL && !json_is_array(v)) {
+		v = json_is_object(v) ? scim_json_get_ci(v, p->sub_name) : NULL;
+		return v != NULL && !json_is_null(v) ? json_incref(v) : NULL;
+	}
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	if (json_is_array(v)) {
+		for (i = 0; i < json_array_size(v); i++) {
+			const json_t *el = json_array_get(v, i);
+
+			if (p->filter != NULL &&
+			    (!json_is_object(el) ||
+			     !scim_filter_match(p->filter, el)))
+				continue;
+			if (p->sub_name != NULL && !json_is_object(el))
+				continue;
+			if (get_append(arr, el, p->sub_name) < 0)
+				goto fail;
+		}
+	} else if (json_is_object(v) && scim_filter_match(p->filter, v)) {
+		if (get_append(arr, v, p->sub_name) < 0)
+			goto fail;
+	}
+	if (json_array_size(arr) > 0)
+		return arr;
+fail:
+	json_decref(arr);
+	return NULL;
+}

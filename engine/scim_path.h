@@ -54,4 +54,18 @@ json_t *scim_path_container(const scim_path *p, json_t *res, bool create);
  * extension URN), or NULL for core/common attributes. */
 const char *scim_path_container_key(const scim_path *p);
 
+/* The value(s) the path selects in resource res, as a new reference, or
+ * NULL if there are none. Names compare case-insensitively.
+ *  - no value filter, no sub-attribute: the attribute's value as stored
+ *    (an array for a multi-valued attribute); for a bare schema URN, the
+ *    extension object (or the resource itself for the core schema);
+ *  - a sub-attribute and no value filter: the sub-attribute of a complex
+ *    value, or for a multi-valued one a new array of the sub-attribute of
+ *    each element that has it (NULL if none has);
+ *  - a value filter: a new array of the matching elements (a single
+ *    complex value counts as a one-element array), or of their
+ *    sub-attribute when the path has one; NULL if nothing matches.
+ * res is borrowed and not modified. */
+json_t *scim_path_get(const scim_path *p, const json_t *res);
+
 #endif

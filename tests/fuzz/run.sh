@@ -12,11 +12,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -I$build -I$src/include -I$src/engine"
 core="$src/engine/scim_error.c $src/engine/strutil.c $src/engine/schema.c $src/engine/schema_data.c $src/engine/schema_validate.c $src/engine/filter.c $src/engine/scim_path.c"
-libs=$(pkg-config --cflags --libs jansson)
+libs=$(pkg-config --cflags --libs jansson libcrypto)
+tmpl="$src/engine/tmpl_parse.c $src/engine/tmpl_eval.c $src/engine/tmpl_filters.c"
+targets="filter patch tmpl"
 fail=0
-for t in filter patch; do
+for t in $targets; do
 	extra=""
 	[ "$t" = patch ] && extra="$src/engine/patch.c"
+	[ "$t" = tmpl ] && extra="$tmpl -lm"
 	# shellcheck disable=SC2086
 	clang $flags $core $extra "$src/tests/fuzz/fuzz_$t.c" $libs -o "$out/fuzz_$t"
 	mkdir -p "$out/corpus_$t"
@@ -33,5 +36,5 @@ for t in filter patch; do
 		fail=1
 	fi
 done
-if [ $fail = 0 ]; then echo "2 passed, 0 failed"; else echo "fuzzing found a failure"; fi
+if [ $fail = 0 ]; then echo "3 passed, 0 failed"; else echo "fuzzing found a failure"; fi
 exit $fail

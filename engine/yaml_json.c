@@ -11,13 +11,96 @@
 #include "yaml_json.h"
 
 #define YJ_MAX_DEPTH 64
+#define YJ_MAX_PATH 1024
 
 typedef struct yj {
 	yaml_parser_t parser;
 	const char *name;
 	char *errbuf;
 	size_t errlen;
+	/* Only for yaml_to_json_pos: the text, the position map being built
+	 * (NULL: not wanted), and the JSON Pointer of the current node. */
+	const char *text;
+	size_t textlen;
+	json_t *pos;
+	char path[YJ_MAX_PATH];
+	size_t pathlen;
 } yj;
+
+/* Append "/" and seg (JSON Pointer escaped) to y->path; returns the old
+ * length to restore, or (size_t)-1 when the path would not fit. */
+static size_t yj_path_push(yj *y, const char *seg)
+{
+	size_t old = y->pathlen, n = old;
+
+	if (y->pos == NULL)
+		return old;
+	if (n + 1 >= sizeof(y->path))
+		return (size_t)-1;
+	y->path[n++] = '/';
+	for (; *seg; seg++) {
+		const char *rep = *seg == '~'	? "~0"
+				  : *seg == '/' ? "~1"
+						: NULL;
+		size_t k = rep ? 2 : 1;
+
+		if (n + k >= sizeof(y->path))
+			return (size_t)-1;
+		if (rep) {
+			y->path[n++] = rep[0];
+			y->path[n++] = rep[1];
+		} else {
+			y->path[n++] = *seg;
+		}
+	}
+	y->path[n] = '\0';
+	y->pathlen = n;
+	return old;
+}
+
+static void yj_path_pop(yj *y, size_t old)
+{
+	if (y->pos == NULL || old == (size_t)-1)
+		return;
+	y->pathlen = old;
+	y->path[old] = '\0';
+}
+
+/* Record where a scalar's content starts: after the quote of a quoted
+ * scalar, on the first content line of a block scalar. */
+static void yj_record(yj *y, const yaml_event_t *ev)
+{
+	size_t line = ev->start_mark.line, col = ev->start_mark.column;
+	size_t i = ev->start_mark.index;
+
+	if (y->pos == NULL)
+		return;
+	switch (ev->data.scalar.style) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		col++;
+		break;
+	case YAML_LITERAL_SCALAR_STYLE:
+	case YAML_FOLDED_SCALAR_STYLE:
+		while (i < y->textlen && y->text[i] != '\n')
+			i++;
+		if (i < y->textlen) {
+			i++;
+			line++;
+			col = 0;
+			while (i < y->textlen && y->text[i] == ' ') {
+				i++;
+				col++;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	json_object_set_new(
+		y->pos, y->path,
+		json_pack("[II]", (json_int_t)line + 1, (json_int_t)col + 1));
+}
 
 static int yj_fail(yj *y, const yaml_mark_t *mark, const char *what)
 {
@@ -86,6 +169,7 @@ static int yj_mapping(yj *y, json_t **out, int depth)
 		json_t *val = NULL;
 		char *key;
 		yaml_mark_t mark;
+		size_t saved;
 
 		if (yj_next(y, &ev) < 0)
 			goto fail;
@@ -114,11 +198,22 @@ static int yj_mapping(yj *y, json_t **out, int depth)
 			yj_fail(y, &mark, what);
 			goto fail;
 		}
-		if (yj_next(y, &ev) < 0 ||
-		    yj_value(y, &ev, &val, depth + 1) < 0) {
+		if (yj_next(y, &ev) < 0) {
 			free(key);
 			goto fail;
 		}
+		saved = yj_path_push(y, key);
+		/* Where the key is, until a scalar value says where it is. */
+		if (y->pos != NULL)
+			json_object_set_new(
+				y->pos, y->path,
+				json_pack("[II]", (json_int_t)mark.line + 1,
+					  (json_int_t)mark.column + 1));
+		if (yj_value(y, &ev, &val, depth + 1) < 0) {
+			free(key);
+			goto fail;
+		}
+		yj_path_pop(y, saved);
 		json_object_set_new(obj, key, val);
 		free(key);
 	}
@@ -136,6 +231,8 @@ static int yj_sequence(yj *y, json_t **out, int depth)
 
 	for (;;) {
 		json_t *val = NULL;
+		char idx[32];
+		size_t saved;
 
 		if (yj_next(y, &ev) < 0)
 			goto fail;
@@ -143,8 +240,11 @@ static int yj_sequence(yj *y, json_t **out, int depth)
 			yaml_event_delete(&ev);
 			break;
 		}
+		snprintf(idx, sizeof(idx), "%zu", json_array_size(arr));
+		saved = yj_path_push(y, idx);
 		if (yj_value(y, &ev, &val, depth + 1) < 0)
 			goto fail;
+		yj_path_pop(y, saved);
 		json_array_append_new(arr, val);
 	}
 	*out = arr;
@@ -175,6 +275,8 @@ static int yj_value(yj *y, yaml_event_t *ev, json_t **out, int depth)
 		else
 			*out = json_stringn(s, len);
 		rc = *out ? 0 : yj_fail(y, &ev->start_mark, "invalid UTF-8");
+		if (rc == 0)
+			yj_record(y, ev);
 		yaml_event_delete(ev);
 		return rc;
 	}
@@ -195,12 +297,15 @@ static int yj_value(yj *y, yaml_event_t *ev, json_t **out, int depth)
 	return -1;
 }
 
-int yaml_to_json(json_t **out, const char *text, size_t len, const char *name,
-		 char *errbuf, size_t errlen)
+static int yj_parse(json_t **out, json_t *pos, const char *text, size_t len,
+		    const char *name, char *errbuf, size_t errlen)
 {
 	yj y = {.name = name ? name : "<yaml>",
 		.errbuf = errbuf,
-		.errlen = errlen};
+		.errlen = errlen,
+		.text = text,
+		.textlen = len,
+		.pos = pos};
 	yaml_event_t ev;
 	json_t *doc = NULL;
 	int rc = -1;
@@ -251,8 +356,9 @@ done:
 	return rc;
 }
 
-int yaml_file_to_json(json_t **out, const char *path, char *errbuf,
-		      size_t errlen)
+/* Read path whole and parse it; with pos_out, also the position map. */
+static int yj_file(json_t **out, json_t **pos_out, const char *path,
+		   char *errbuf, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -292,7 +398,52 @@ int yaml_file_to_json(json_t **out, const char *path, char *errbuf,
 		return -1;
 	}
 	fclose(f);
-	rc = yaml_to_json(out, buf ? buf : "", len, path, errbuf, errlen);
+	if (pos_out != NULL)
+		rc = yaml_to_json_pos(out, pos_out, buf ? buf : "", len, path,
+				      errbuf, errlen);
+	else
+		rc = yaml_to_json(out, buf ? buf : "", len, path, errbuf,
+				  errlen);
 	free(buf);
+	return rc;
+}
+
+int yaml_file_to_json(json_t **out, const char *path, char *errbuf,
+		      size_t errlen)
+{
+	return yj_file(out, NULL, path, errbuf, errlen);
+}
+
+int yaml_file_to_json_pos(json_t **out, json_t **pos_out, const char *path,
+			  char *errbuf, size_t errlen)
+{
+	*pos_out = NULL;
+	return yj_file(out, pos_out, path, errbuf, errlen);
+}
+
+int yaml_to_json(json_t **out, const char *text, size_t len, const char *name,
+		 char *errbuf, size_t errlen)
+{
+	return yj_parse(out, NULL, text, len, name, errbuf, errlen);
+}
+
+int yaml_to_json_pos(json_t **out, json_t **pos_out, const char *text,
+		     size_t len, const char *name, char *errbuf, size_t errlen)
+{
+	json_t *pos = json_object();
+	int rc;
+
+	*pos_out = NULL;
+	if (pos == NULL) {
+		*out = NULL;
+		snprintf(errbuf, errlen, "%s: out of memory",
+			 name ? name : "<yaml>");
+		return -1;
+	}
+	rc = yj_parse(out, pos, text, len, name, errbuf, errlen);
+	if (rc < 0)
+		json_decref(pos);
+	else
+		*pos_out = pos;
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* conf.c - scimsyncd's configuration file. */
-#include "conf.h"
 #include "config.h"
+
+#include "conf.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -134,11 +135,50 @@ static void conf_defaults(scimsync_config *c)
 	c->tenant = strdup("default");
 }
 
+/* mappings: {name: file}. Relative files are taken relative to the
+ * folder of the config file, so a config and its mappings move together. */
+static int conf_mappings(scimsync_config *c, cfg_ctx *cx, const json_t *root)
+{
+	const json_t *maps = json_object_get(root, "mappings"), *v;
+	const char *slash = strrchr(cx->name, '/');
+	size_t i = 0, dirlen = slash ? (size_t)(slash - cx->name) + 1 : 0;
+	const char *key;
+
+	if (maps && !json_is_null(maps) && !json_is_object(maps))
+		return cfg_fail(cx,
+				"'mappings' must be a mapping of name: file");
+	c->mappings = calloc((maps ? json_object_size(maps) : 0) + 1,
+			     sizeof(*c->mappings));
+	if (c->mappings == NULL)
+		return cfg_fail(cx, "out of memory");
+	if (maps == NULL || json_is_null(maps))
+		return 0;
+	json_object_foreach ((json_t *)maps, key, v) {
+		const char *file = json_string_value(v);
+		char *path;
+
+		if (file == NULL || *file == '\0')
+			return cfg_fail(cx, "'mappings.%s' must be a file name",
+					key);
+		if (file[0] == '/' || dirlen == 0)
+			path = strdup(file);
+		else if (asprintf(&path, "%.*s%s", (int)dirlen, cx->name,
+				  file) < 0)
+			path = NULL;
+		c->mappings[i].key = strdup(key);
+		c->mappings[i].value = path;
+		i++;
+		if (path == NULL)
+			return cfg_fail(cx, "out of memory");
+	}
+	return 0;
+}
+
 static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 {
 	static const char *const top_keys[] = {
 		"listen", "base_url", "log_level", "store",
-		"limits", "auth",     NULL};
+		"limits", "auth",     "mappings",  NULL};
 	static const char *const listen_keys[] = {"address", "port", "threads",
 						  "backlog", "tls",  NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
@@ -280,6 +320,8 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 			}
 		}
 	}
+	if (conf_mappings(c, cx, root) < 0)
+		goto fail;
 	free(level);
 	free(hash);
 	return 0;
@@ -366,6 +408,13 @@ void conf_free(scimsync_config *c)
 			free((char *)o->value);
 		}
 		free(c->store_options);
+	}
+	if (c->mappings) {
+		for (scimsync_option *o = c->mappings; o->key; o++) {
+			free((char *)o->key);
+			free((char *)o->value);
+		}
+		free(c->mappings);
 	}
 	free(c->tenant);
 	free(c);

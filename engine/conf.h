@@ -39,6 +39,10 @@ typedef struct scimsync_config {
 	size_t bulk_max_payload; /* default 1 MiB */
 	int write_batch;	 /* most requests per group commit; 256 */
 
+	/* mapping files by name ("ldap" -> path, made absolute relative to
+	 * the config file's folder); key NULL terminates */
+	scimsync_option *mappings;
+
 	/* auth (single tenant until tenants land) */
 	char *tenant;		      /* default "default" */
 	unsigned char token_hash[32]; /* SHA-256 of the bearer token */

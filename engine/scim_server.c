@@ -1029,6 +1029,29 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 			 cfg->port, SCIM_BASE_PATH);
 		srv->base_url = strdup(buf);
 	}
+	{
+		size_t n = 0;
+		mapset_entry *ents;
+
+		while (cfg->mappings && cfg->mappings[n].key)
+			n++;
+		ents = calloc(n + 1, sizeof(*ents));
+		for (size_t i = 0; ents && i < n; i++) {
+			ents[i].name = cfg->mappings[i].key;
+			ents[i].path = cfg->mappings[i].value;
+		}
+		if (ents == NULL ||
+		    mapset_new(&srv->maps, ents, n, errbuf, errlen) < 0) {
+			free(ents);
+			goto fail;
+		}
+		free(ents);
+		if (n > 0)
+			log_msg(LOG_INFO, "mapping",
+				"%zu mapping file(s) loaded; SIGHUP reloads "
+				"them",
+				n);
+	}
 	if (build_discovery(srv) < 0) {
 		snprintf(errbuf, errlen, "cannot build discovery documents");
 		goto fail;
@@ -1140,20 +1163,50 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(d->tick, &tv);
 }
 
+static void reload_report(int ok, const char *line, void *payload)
+{
+	(void)payload;
+	log_msg(ok ? LOG_INFO : LOG_ERR, "mapping", "%s", line);
+}
+
+/* SIGHUP: recompile the mapping files. Runs on the main thread; requests
+ * on the workers go on, and a file that fails keeps its last version. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	scim_srv *srv = arg;
+	int failed;
+
+	(void)sig;
+	(void)what;
+	if (mapset_count(srv->maps) == 0) {
+		log_msg(LOG_INFO, "mapping",
+			"SIGHUP: no mapping files configured");
+		return;
+	}
+	failed = mapset_reload(srv->maps, reload_report, NULL);
+	log_msg(failed ? LOG_WARN : LOG_INFO, "mapping",
+		"SIGHUP: %zu mapping file(s) reloaded, %d kept their previous "
+		"version",
+		mapset_count(srv->maps) - (size_t)failed, failed);
+}
+
 int scim_srv_run(scim_srv *srv)
 {
 	drain_state d = {.srv = srv};
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 
 	d.tick = evtimer_new(srv->base, on_drain_tick, &d);
 	sigterm = evsignal_new(srv->base, SIGTERM, on_signal, &d);
 	sigint = evsignal_new(srv->base, SIGINT, on_signal, &d);
+	sighup = evsignal_new(srv->base, SIGHUP, on_sighup, srv);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	event_add(sighup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	event_base_dispatch(srv->base);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	event_free(d.tick);
 	log_msg(LOG_INFO, "http", "stopped");
 	return 0;
@@ -1175,6 +1228,7 @@ void scim_srv_free(scim_srv *srv)
 		srv->sp->close(srv->store);
 	if (srv->plugin_handle)
 		plugin_unload(srv->plugin_handle);
+	mapset_free(srv->maps);
 	if (srv->base)
 		event_base_free(srv->base);
 	free(srv->base_url);

@@ -19,6 +19,7 @@
 #include <scimsync/store.h>
 
 #include "conf.h"
+#include "mapset.h"
 #include "schema.h"
 #include "scim_error.h"
 #include "writer.h"
@@ -32,6 +33,7 @@ typedef struct scim_srv {
 	void *plugin_handle;
 	scimsync_store *store;
 	writer *writer;
+	mapset *maps;	/* mapping files by name, reloaded on SIGHUP */
 	char *base_url; /* no trailing slash: http://127.0.0.1:8080/scim/v2 */
 	char *spc_text; /* discovery documents, serialised once at start */
 	char *schemas_text;

@@ -149,6 +149,32 @@ START_TEST(conf_full)
 }
 END_TEST
 
+START_TEST(conf_mappings_relative_to_the_file)
+{
+	char err[256];
+	scimsync_config *c = NULL;
+
+	ck_assert_msg(conf_load_string(&c,
+				       "mappings:\n  ldap: maps/ldap.yaml\n"
+				       "  hook: /abs/webhook.yaml\n",
+				       "/etc/scimsync/scimsyncd.yaml", err,
+				       sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_str_eq(c->mappings[0].key, "ldap");
+	ck_assert_str_eq(c->mappings[0].value, "/etc/scimsync/maps/ldap.yaml");
+	ck_assert_str_eq(c->mappings[1].key, "hook");
+	ck_assert_str_eq(c->mappings[1].value, "/abs/webhook.yaml");
+	ck_assert(c->mappings[2].key == NULL);
+	conf_free(c);
+	ck_assert(conf_load_string(&c, "mappings: [a]\n", "c.yaml", err,
+				   sizeof(err)) < 0);
+	ck_assert_msg(strstr(err, "'mappings'"), "%s", err);
+	ck_assert(conf_load_string(&c, "mappings: {x: ''}\n", "c.yaml", err,
+				   sizeof(err)) < 0);
+	ck_assert_msg(strstr(err, "mappings.x"), "%s", err);
+}
+END_TEST
+
 START_TEST(conf_rejects_mistakes)
 {
 	static const struct {
@@ -225,6 +251,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, conf_defaults);
 	tcase_add_test(tc, conf_full);
 	tcase_add_test(tc, conf_rejects_mistakes);
+	tcase_add_test(tc, conf_mappings_relative_to_the_file);
 	tcase_add_test(tc, conf_example_file_loads);
 	tcase_add_test(tc, log_levels);
 	suite_add_tcase(s, tc);

@@ -35,6 +35,8 @@ store:
 auth:
   tenant: default
   token_sha256: $hash
+audit:
+  path: audit.log            # run/audit.log: one JSON line per request
 YAML
 
 cat <<MSG

@@ -133,6 +133,8 @@ static void conf_defaults(scimsync_config *c)
 	c->bulk_max_payload = 1 << 20;
 	c->write_batch = 256;
 	c->tenant = strdup("default");
+	c->rate_per_second = 1000;
+	c->rate_burst = 2000;
 }
 
 /* mappings: {name: file}. Relative files are taken relative to the
@@ -174,11 +176,58 @@ static int conf_mappings(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 	return 0;
 }
 
+static int cfg_number(cfg_ctx *cx, const json_t *sec, const char *secname,
+		      const char *key, double min, double max, double *out)
+{
+	const json_t *v = sec ? json_object_get(sec, key) : NULL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_number(v) || json_number_value(v) < min ||
+	    json_number_value(v) > max)
+		return cfg_fail(cx, "'%s.%s' must be a number from %g to %g",
+				secname, key, min, max);
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* rate_limit: {requests_per_second, burst}; audit: {path}. */
+static int conf_rate_audit(scimsync_config *c, cfg_ctx *cx, const json_t *root)
+{
+	static const char *const rate_keys[] = {"requests_per_second", "burst",
+						NULL};
+	static const char *const audit_keys[] = {"path", NULL};
+	const json_t *rate, *audit;
+
+	if (cfg_section(cx, root, "rate_limit", &rate) < 0 ||
+	    cfg_section(cx, root, "audit", &audit) < 0 ||
+	    (rate && cfg_known_keys(cx, rate, "rate_limit", rate_keys) < 0) ||
+	    (audit && cfg_known_keys(cx, audit, "audit", audit_keys) < 0) ||
+	    cfg_number(cx, rate, "rate_limit", "requests_per_second", 0, 1e9,
+		       &c->rate_per_second) < 0 ||
+	    cfg_number(cx, rate, "rate_limit", "burst", 1, 1e9,
+		       &c->rate_burst) < 0 ||
+	    cfg_str(cx, audit, "audit", "path", &c->audit_path) < 0)
+		return -1;
+	if (c->audit_path && c->audit_path[0] != '/' && strchr(cx->name, '/')) {
+		/* Relative to the config file, like mapping files. */
+		char *p = NULL;
+		const char *slash = strrchr(cx->name, '/');
+
+		if (asprintf(&p, "%.*s/%s", (int)(slash - cx->name), cx->name,
+			     c->audit_path) < 0)
+			return cfg_fail(cx, "out of memory");
+		free(c->audit_path);
+		c->audit_path = p;
+	}
+	return 0;
+}
+
 static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 {
 	static const char *const top_keys[] = {
-		"listen", "base_url", "log_level", "store",
-		"limits", "auth",     "mappings",  NULL};
+		"listen", "base_url", "log_level",  "store", "limits",
+		"auth",	  "mappings", "rate_limit", "audit", NULL};
 	static const char *const listen_keys[] = {"address", "port", "threads",
 						  "backlog", "tls",  NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
@@ -320,7 +369,7 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 			}
 		}
 	}
-	if (conf_mappings(c, cx, root) < 0)
+	if (conf_mappings(c, cx, root) < 0 || conf_rate_audit(c, cx, root) < 0)
 		goto fail;
 	free(level);
 	free(hash);
@@ -416,6 +465,7 @@ void conf_free(scimsync_config *c)
 		}
 		free(c->mappings);
 	}
+	free(c->audit_path);
 	free(c->tenant);
 	free(c);
 }

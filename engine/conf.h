@@ -43,6 +43,13 @@ typedef struct scimsync_config {
 	 * the config file's folder); key NULL terminates */
 	scimsync_option *mappings;
 
+	/* rate_limit: per-token token bucket; rate 0 turns it off */
+	double rate_per_second; /* default 1000 */
+	double rate_burst;	/* default 2000 */
+
+	/* audit: one JSON line per operation, appended to this file */
+	char *audit_path; /* NULL: no audit log */
+
 	/* auth (single tenant until tenants land) */
 	char *tenant;		      /* default "default" */
 	unsigned char token_hash[32]; /* SHA-256 of the bearer token */

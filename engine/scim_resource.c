@@ -946,7 +946,7 @@ void scim_handle_resource(scim_srv *srv, evhtp_request_t *req,
 	}
 	oc = calloc(1, sizeof(*oc));
 	if (oc == NULL) {
-		evhtp_send_reply(req, 500);
+		scim_send(req, 500);
 		return;
 	}
 	oc->op.srv = srv;

@@ -16,15 +16,33 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "audit.h"
 #include "bulk.h"
 #include "log.h"
 #include "plugin_load.h"
+#include "ratelimit.h"
 #include "scim_list.h"
 #include "scim_resource.h"
 #include "scim_server.h"
 #include "strutil.h"
 
 static _Thread_local scim_worker *worker_self;
+
+/* What the audit line of a request needs, from arrival to the end. */
+typedef struct scim_reqctx {
+	scim_srv *srv;
+	int64_t start_ms;
+	struct timespec start;
+	const char *tenant; /* set once authenticated */
+	char token_prefix[24];
+	int status; /* the status sent (scim_send) */
+} scim_reqctx;
+
+/* The request the calling worker is routing (for scim_async_submit). */
+static _Thread_local scim_reqctx *route_ctx;
 
 scim_worker *scim_worker_self(void)
 {
@@ -127,6 +145,22 @@ const char *scim_query_get(const scim_query *q, const char *name, bool *present)
 
 /* ---- Replies ---- */
 
+static evhtp_res on_request_fini(evhtp_request_t *req, void *arg);
+
+void scim_send(evhtp_request_t *req, int status)
+{
+	/* libevhtp 1.2.18 does not keep the status it sent: note it in the
+	 * request's context (the argument of our end-of-request hook) for
+	 * the audit log. */
+	if (req->hooks &&
+	    req->hooks->on_request_fini ==
+		    (evhtp_hook_request_fini_cb)on_request_fini &&
+	    req->hooks->on_request_fini_arg)
+		((scim_reqctx *)req->hooks->on_request_fini_arg)->status =
+			status;
+	evhtp_send_reply(req, status);
+}
+
 const char *scim_header(evhtp_request_t *req, const char *name)
 {
 	return evhtp_kv_find(req->headers_in, name);
@@ -145,7 +179,7 @@ void scim_reply_text(evhtp_request_t *req, int status, const char *text,
 		add_header(req, "Content-Type", SCIM_CONTENT_TYPE);
 		evbuffer_add(req->buffer_out, text, len);
 	}
-	evhtp_send_reply(req, status);
+	scim_send(req, status);
 }
 
 void scim_reply_buffer(evhtp_request_t *req, int status, struct evbuffer *body,
@@ -155,7 +189,7 @@ void scim_reply_buffer(evhtp_request_t *req, int status, struct evbuffer *body,
 		add_header(req, "ETag", etag);
 	add_header(req, "Content-Type", SCIM_CONTENT_TYPE);
 	evbuffer_add_buffer(req->buffer_out, body);
-	evhtp_send_reply(req, status);
+	scim_send(req, status);
 }
 
 void scim_reply_json(evhtp_request_t *req, int status, json_t *body,
@@ -171,7 +205,7 @@ void scim_reply_json(evhtp_request_t *req, int status, json_t *body,
 		text = json_dumps(body, JSON_COMPACT);
 		json_decref(body);
 		if (text == NULL) {
-			evhtp_send_reply(req, 500);
+			scim_send(req, 500);
 			return;
 		}
 	}
@@ -622,10 +656,10 @@ static void reply_discovery_item(evhtp_request_t *req, json_t *by_key,
 
 /* The tenant the request's bearer token belongs to, or NULL with err. */
 static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
+				unsigned char digest[SHA256_DIGEST_LENGTH],
 				scim_error *err)
 {
 	const char *h = scim_header(req, "Authorization");
-	unsigned char digest[SHA256_DIGEST_LENGTH];
 	size_t len;
 
 	if (h == NULL || scim_strncasecmp(h, "Bearer ", 7) != 0) {
@@ -641,11 +675,21 @@ static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
 	while (len > 0 && h[len - 1] == ' ')
 		len--;
 	SHA256((const unsigned char *)h, len, digest);
-	if (!srv->cfg->has_token ||
-	    CRYPTO_memcmp(digest, srv->cfg->token_hash, sizeof(digest)) != 0) {
+	if (!srv->cfg->has_token || CRYPTO_memcmp(digest, srv->cfg->token_hash,
+						  SHA256_DIGEST_LENGTH) != 0) {
 		log_msg(LOG_INFO, "auth", "rejected a bearer token (unknown)");
 		scim_error_set(err, 401, NULL, "invalid bearer token");
 		return NULL;
+	}
+	/* For the audit log: the prefix of a scim_<prefix>_<secret> token,
+	 * never the secret. */
+	if (route_ctx && strncmp(h, "scim_", 5) == 0) {
+		size_t n = strcspn(h + 5, "_");
+
+		if (n < sizeof(route_ctx->token_prefix) && h[5 + n] == '_')
+			snprintf(route_ctx->token_prefix,
+				 sizeof(route_ctx->token_prefix), "%.*s",
+				 (int)n, h + 5);
 	}
 	return srv->cfg->tenant;
 }
@@ -700,6 +744,7 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 	scim_error err;
 	const char *tenant;
 	const scim_restype *rt;
+	unsigned char digest[SHA256_DIGEST_LENGTH];
 
 	if (full == NULL || strncmp(full, SCIM_BASE_PATH, 8) != 0 ||
 	    (full[8] != '/' && full[8] != '\0')) {
@@ -779,11 +824,35 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 		return;
 	}
 
-	tenant = authenticate(srv, req, &err);
+	tenant = authenticate(srv, req, digest, &err);
 	if (tenant == NULL) {
 		scim_reply_error(req, &err);
 		scim_query_clear(&q);
 		return;
+	}
+	if (route_ctx)
+		route_ctx->tenant = tenant;
+	if (srv->rl) {
+		struct timespec now;
+		int wait;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		wait = ratelimit_take(srv->rl, digest, SHA256_DIGEST_LENGTH,
+				      (int64_t)now.tv_sec * 1000 +
+					      now.tv_nsec / 1000000);
+		if (wait > 0) {
+			char after[16];
+
+			snprintf(after, sizeof(after), "%d", wait);
+			add_header(req, "Retry-After", after);
+			scim_error_set(&err, 429, NULL,
+				       "too many requests for this token; "
+				       "retry after %d s",
+				       wait);
+			scim_reply_error(req, &err);
+			scim_query_clear(&q);
+			return;
+		}
 	}
 	if (nseg == 1 && scim_strcasecmp(seg[0], "Bulk") == 0) {
 		if (m == htp_method_POST)
@@ -818,11 +887,85 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 	scim_query_clear(&q);
 }
 
+/* The resource type and id a request was about, for the audit log:
+ * /scim/v2/Users/{id}, or the Location of what a POST created. */
+static void audit_target(evhtp_request_t *req, const char *path, char type[32],
+			 char id[128])
+{
+	const char *p = path, *loc;
+	size_t n;
+
+	type[0] = id[0] = '\0';
+	if (strncmp(p, SCIM_BASE_PATH, strlen(SCIM_BASE_PATH)) != 0)
+		return;
+	p += strlen(SCIM_BASE_PATH);
+	while (*p == '/')
+		p++;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= 32)
+		return;
+	snprintf(type, 32, "%.*s", (int)n, p);
+	if (strcmp(type, "Users") == 0)
+		strcpy(type, "User");
+	else if (strcmp(type, "Groups") == 0)
+		strcpy(type, "Group");
+	p += n;
+	if (*p == '/' && p[1] && p[1] != '.')
+		snprintf(id, 128, "%s", p + 1);
+	else if ((loc = evhtp_kv_find(req->headers_out, "Location")) != NULL &&
+		 strrchr(loc, '/'))
+		snprintf(id, 128, "%s", strrchr(loc, '/') + 1);
+}
+
+static void audit_request(scim_reqctx *rc, evhtp_request_t *req, int status)
+{
+	char client[64] = "-", type[32], id[128];
+	const struct sockaddr *sa = req && req->conn ? req->conn->saddr : NULL;
+	const char *path =
+		req && req->uri && req->uri->path ? req->uri->path->full : "";
+	struct timespec now;
+	audit_rec r = {0};
+
+	if (rc == NULL || rc->srv->audit == NULL)
+		return;
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(client, sizeof(client), "%s:%u", a,
+			 ntohs(in->sin_port));
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(client, sizeof(client), "[%s]:%u", a,
+			 ntohs(in6->sin6_port));
+	}
+	audit_target(req, path, type, id);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	r.time_ms = rc->start_ms;
+	r.tenant = rc->tenant;
+	r.token_prefix = rc->token_prefix[0] ? rc->token_prefix : NULL;
+	r.client = client;
+	r.method = req ? method_name(evhtp_request_get_method(req)) : NULL;
+	r.path = path;
+	r.resource_type = type[0] ? type : NULL;
+	r.resource_id = id[0] ? id : NULL;
+	r.status = status;
+	r.duration_ms = (double)(now.tv_sec - rc->start.tv_sec) * 1e3 +
+			(double)(now.tv_nsec - rc->start.tv_nsec) / 1e6;
+	audit_write(rc->srv->audit, &r);
+}
+
 static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
 {
-	scim_srv *srv = arg;
+	scim_reqctx *rc = arg;
+	scim_srv *srv = rc->srv;
 
-	(void)req;
+	audit_request(rc, req, rc->status);
+	free(rc);
 	atomic_fetch_sub(&srv->inflight, 1);
 	return EVHTP_RES_OK;
 }
@@ -831,9 +974,20 @@ static void on_request(evhtp_request_t *req, void *arg)
 {
 	scim_srv *srv = arg;
 
+	scim_reqctx *rc = calloc(1, sizeof(*rc));
+	struct timespec wall;
+
+	if (rc == NULL) {
+		scim_send(req, 503);
+		return;
+	}
+	rc->srv = srv;
+	clock_gettime(CLOCK_MONOTONIC, &rc->start);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	rc->start_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
 	atomic_fetch_add(&srv->inflight, 1);
 	evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
-			       (evhtp_hook)on_request_fini, srv);
+			       (evhtp_hook)on_request_fini, rc);
 	if (htparser_get_major(req->conn->parser) != 1 ||
 	    htparser_get_minor(req->conn->parser) > 1) {
 		/* libevhtp then answers in HTTP/1.0 rather than echoing the
@@ -849,7 +1003,9 @@ static void on_request(evhtp_request_t *req, void *arg)
 			method_name(evhtp_request_get_method(req)),
 			req->uri && req->uri->path ? req->uri->path->full
 						   : "?");
+	route_ctx = rc;
 	route(srv, req);
+	route_ctx = NULL;
 }
 
 /* ---- Async writes: pause on the worker, run on the writer, resume ---- */
@@ -857,6 +1013,7 @@ static void on_request(evhtp_request_t *req, void *arg)
 struct scim_async {
 	writer_job job; /* first: the writer hands us back this pointer */
 	scim_srv *srv;
+	scim_reqctx *rctx;    /* the request's audit context */
 	evhtp_request_t *req; /* NULL once the client is gone */
 	struct event *resume;
 	scim_async_run run;
@@ -870,8 +1027,11 @@ static evhtp_res async_req_gone(evhtp_request_t *req, void *arg)
 {
 	scim_async *a = arg;
 
-	(void)req;
 	a->req = NULL;
+	/* The client went away before its write was durable: status 0. */
+	audit_request(a->rctx, req, 0);
+	free(a->rctx);
+	a->rctx = NULL;
 	atomic_fetch_sub(&a->srv->inflight, 1);
 	return EVHTP_RES_OK;
 }
@@ -913,7 +1073,7 @@ static void async_resume(evutil_socket_t fd, short what, void *arg)
 	if (req) {
 		/* The reply is sent now; the fini hook must not touch a. */
 		evhtp_request_set_hook(req, evhtp_hook_on_request_fini,
-				       (evhtp_hook)on_request_fini, a->srv);
+				       (evhtp_hook)on_request_fini, a->rctx);
 		a->finish(req, a->run_rc, a->committed, a->arg);
 		evhtp_request_resume(req);
 	} else {
@@ -935,6 +1095,7 @@ void scim_async_submit(scim_srv *srv, evhtp_request_t *req, scim_async_run run,
 		return;
 	}
 	a->srv = srv;
+	a->rctx = route_ctx;
 	a->req = req;
 	a->run = run;
 	a->finish = finish;
@@ -1052,6 +1213,15 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 				"them",
 				n);
 	}
+	if (cfg->rate_per_second > 0 &&
+	    ratelimit_new(&srv->rl, cfg->rate_per_second, cfg->rate_burst) <
+		    0) {
+		snprintf(errbuf, errlen, "cannot set up rate limits");
+		goto fail;
+	}
+	if (cfg->audit_path &&
+	    audit_open(&srv->audit, cfg->audit_path, errbuf, errlen) < 0)
+		goto fail;
 	if (build_discovery(srv) < 0) {
 		snprintf(errbuf, errlen, "cannot build discovery documents");
 		goto fail;
@@ -1229,6 +1399,8 @@ void scim_srv_free(scim_srv *srv)
 	if (srv->plugin_handle)
 		plugin_unload(srv->plugin_handle);
 	mapset_free(srv->maps);
+	ratelimit_free(srv->rl);
+	audit_close(srv->audit);
 	if (srv->base)
 		event_base_free(srv->base);
 	free(srv->base_url);

@@ -33,7 +33,9 @@ typedef struct scim_srv {
 	void *plugin_handle;
 	scimsync_store *store;
 	writer *writer;
-	mapset *maps;	/* mapping files by name, reloaded on SIGHUP */
+	mapset *maps;		 /* mapping files by name, reloaded on SIGHUP */
+	struct ratelimit *rl;	 /* per-token limits, or NULL */
+	struct audit_log *audit; /* or NULL */
 	char *base_url; /* no trailing slash: http://127.0.0.1:8080/scim/v2 */
 	char *spc_text; /* discovery documents, serialised once at start */
 	char *schemas_text;
@@ -77,6 +79,10 @@ const char *scim_query_get(const scim_query *q, const char *name,
 			   bool *present);
 
 /* ---- Replies (worker thread) ---- */
+
+/* Send the response as it stands with status (every reply goes through
+ * here, so the status is known at the end of the request). */
+void scim_send(evhtp_request_t *req, int status);
 
 /* Send body (stolen; NULL for none) with status, Content-Type
  * application/scim+json, and optional ETag and Location headers. */

@@ -178,6 +178,7 @@ log_level: warn
 store:
   plugin: $work/bin/store_sqlite.so
   options: {path: $work/scim.db, synchronous: FULL${STORE_OPTIONS:+, $STORE_OPTIONS}}
+rate_limit: {requests_per_second: 0}   # measuring capacity, not the limiter
 limits: {max_body_bytes: 8388608, max_results: 1000, bulk_max_operations: $BULK_OPS, bulk_max_payload: 8388608}
 auth: {tenant: default, token_sha256: $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)}
 YAML

@@ -862,6 +862,8 @@ static void list_free(tmpl_list *l)
 	l->n = l->cap = 0;
 }
 
+static void opnd_free(tmpl_opnd *o);
+
 void tmpl_opnd_clear(tmpl_opnd *o)
 {
 	int i;
@@ -872,15 +874,18 @@ void tmpl_opnd_clear(tmpl_opnd *o)
 	for (i = 0; i < o->nacc; i++)
 		free(o->acc[i].key);
 	free(o->acc);
-	if (o->lo != NULL) {
-		tmpl_opnd_clear(o->lo);
-		free(o->lo);
-	}
-	if (o->hi != NULL) {
-		tmpl_opnd_clear(o->hi);
-		free(o->hi);
-	}
+	opnd_free(o->lo);
+	opnd_free(o->hi);
 	memset(o, 0, sizeof(*o));
+}
+
+/* Clear and free a heap operand (NULL is fine). */
+static void opnd_free(tmpl_opnd *o)
+{
+	if (o == NULL)
+		return;
+	tmpl_opnd_clear(o);
+	free(o);
 }
 
 static void expr_clear(tmpl_expr *e)
@@ -931,14 +936,8 @@ static void node_free(tmpl_node *n)
 	free(n->branches);
 	list_free(&n->else_body);
 	list_free(&n->body);
-	if (n->limit != NULL) {
-		tmpl_opnd_clear(n->limit);
-		free(n->limit);
-	}
-	if (n->offset != NULL) {
-		tmpl_opnd_clear(n->offset);
-		free(n->offset);
-	}
+	opnd_free(n->limit);
+	opnd_free(n->offset);
 	free(n);
 }
 

@@ -135,6 +135,9 @@ static void conf_defaults(scimsync_config *c)
 	c->tenant = strdup("default");
 	c->rate_per_second = 1000;
 	c->rate_burst = 2000;
+	c->audit_retention_days = 90;
+	c->admin_address = strdup("127.0.0.1");
+	c->admin_port = 8081;
 }
 
 /* mappings: {name: file}. Relative files are taken relative to the
@@ -191,12 +194,46 @@ static int cfg_number(cfg_ctx *cx, const json_t *sec, const char *secname,
 	return 0;
 }
 
-/* rate_limit: {requests_per_second, burst}; audit: {path}. */
+/* 64 hex digits into 32 bytes. */
+static int cfg_sha256(cfg_ctx *cx, const char *hex, const char *what,
+		      unsigned char out[32])
+{
+	if (strlen(hex) != 64)
+		return cfg_fail(cx, "'%s' must be 64 hex digits", what);
+	for (int i = 0; i < 32; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return cfg_fail(cx, "'%s' must be 64 hex digits", what);
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* A path relative to the config file's folder, made absolute (in place). */
+static int cfg_relative(cfg_ctx *cx, char **path)
+{
+	const char *slash = strrchr(cx->name, '/');
+	char *p = NULL;
+
+	if (*path == NULL || (*path)[0] == '/' || slash == NULL)
+		return 0;
+	if (asprintf(&p, "%.*s/%s", (int)(slash - cx->name), cx->name, *path) <
+	    0)
+		return cfg_fail(cx, "out of memory");
+	free(*path);
+	*path = p;
+	return 0;
+}
+
+/* rate_limit: {requests_per_second, burst};
+ * audit: {path, database, retention_days}. */
 static int conf_rate_audit(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 {
 	static const char *const rate_keys[] = {"requests_per_second", "burst",
 						NULL};
-	static const char *const audit_keys[] = {"path", NULL};
+	static const char *const audit_keys[] = {"path", "database",
+						 "retention_days", NULL};
 	const json_t *rate, *audit;
 
 	if (cfg_section(cx, root, "rate_limit", &rate) < 0 ||
@@ -207,27 +244,67 @@ static int conf_rate_audit(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 		       &c->rate_per_second) < 0 ||
 	    cfg_number(cx, rate, "rate_limit", "burst", 1, 1e9,
 		       &c->rate_burst) < 0 ||
-	    cfg_str(cx, audit, "audit", "path", &c->audit_path) < 0)
+	    cfg_str(cx, audit, "audit", "path", &c->audit_path) < 0 ||
+	    cfg_str(cx, audit, "audit", "database", &c->audit_db) < 0)
 		return -1;
-	if (c->audit_path && c->audit_path[0] != '/' && strchr(cx->name, '/')) {
-		/* Relative to the config file, like mapping files. */
-		char *p = NULL;
-		const char *slash = strrchr(cx->name, '/');
+	{
+		long long days = c->audit_retention_days;
 
-		if (asprintf(&p, "%.*s/%s", (int)(slash - cx->name), cx->name,
-			     c->audit_path) < 0)
-			return cfg_fail(cx, "out of memory");
-		free(c->audit_path);
-		c->audit_path = p;
+		if (cfg_int(cx, audit, "audit", "retention_days", 0, 36500,
+			    &days) < 0)
+			return -1;
+		c->audit_retention_days = (int)days;
 	}
-	return 0;
+	/* Relative to the config file, like mapping files. */
+	return cfg_relative(cx, &c->audit_path) < 0 ||
+			       cfg_relative(cx, &c->audit_db) < 0
+		       ? -1
+		       : 0;
+}
+
+/* admin: {listen: {address, port}, token_sha256}. */
+static int conf_admin(scimsync_config *c, cfg_ctx *cx, const json_t *root)
+{
+	static const char *const admin_keys[] = {"listen", "token_sha256",
+						 NULL};
+	static const char *const listen_keys[] = {"address", "port", NULL};
+	const json_t *admin, *listen = NULL;
+	char *hash = NULL;
+	long long n = c->admin_port;
+	int rc = -1;
+
+	if (cfg_section(cx, root, "admin", &admin) < 0)
+		return -1;
+	if (admin == NULL)
+		return 0;
+	if (cfg_known_keys(cx, admin, "admin", admin_keys) < 0 ||
+	    cfg_section(cx, admin, "listen", &listen) < 0 ||
+	    (listen &&
+	     cfg_known_keys(cx, listen, "admin.listen", listen_keys) < 0) ||
+	    cfg_str(cx, listen, "admin.listen", "address", &c->admin_address) <
+		    0 ||
+	    cfg_int(cx, listen, "admin.listen", "port", 0, 65535, &n) < 0 ||
+	    cfg_str(cx, admin, "admin", "token_sha256", &hash) < 0)
+		goto out;
+	c->admin_port = (int)n;
+	if (hash) {
+		if (cfg_sha256(cx, hash, "admin.token_sha256",
+			       c->admin_token_hash) < 0)
+			goto out;
+		c->has_admin_token = true;
+	}
+	rc = 0;
+out:
+	free(hash);
+	return rc;
 }
 
 static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 {
 	static const char *const top_keys[] = {
-		"listen", "base_url", "log_level",  "store", "limits",
-		"auth",	  "mappings", "rate_limit", "audit", NULL};
+		"listen", "base_url", "log_level", "store",
+		"limits", "auth",     "mappings",  "rate_limit",
+		"audit",  "admin",    NULL};
 	static const char *const listen_keys[] = {"address", "port", "threads",
 						  "backlog", "tls",  NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
@@ -312,22 +389,9 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 		goto fail;
 	}
 	if (hash) {
-		if (strlen(hash) != 64) {
-			cfg_fail(cx,
-				 "'auth.token_sha256' must be 64 hex digits");
+		if (cfg_sha256(cx, hash, "auth.token_sha256", c->token_hash) <
+		    0)
 			goto fail;
-		}
-		for (int i = 0; i < 32; i++) {
-			int hi = hexval(hash[2 * i]),
-			    lo = hexval(hash[2 * i + 1]);
-
-			if (hi < 0 || lo < 0) {
-				cfg_fail(cx, "'auth.token_sha256' must be 64 "
-					     "hex digits");
-				goto fail;
-			}
-			c->token_hash[i] = (unsigned char)(hi << 4 | lo);
-		}
 		c->has_token = true;
 	}
 
@@ -369,7 +433,8 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 			}
 		}
 	}
-	if (conf_mappings(c, cx, root) < 0 || conf_rate_audit(c, cx, root) < 0)
+	if (conf_mappings(c, cx, root) < 0 ||
+	    conf_rate_audit(c, cx, root) < 0 || conf_admin(c, cx, root) < 0)
 		goto fail;
 	free(level);
 	free(hash);
@@ -466,6 +531,8 @@ void conf_free(scimsync_config *c)
 		free(c->mappings);
 	}
 	free(c->audit_path);
+	free(c->audit_db);
+	free(c->admin_address);
 	free(c->tenant);
 	free(c);
 }

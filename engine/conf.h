@@ -47,10 +47,21 @@ typedef struct scimsync_config {
 	double rate_per_second; /* default 1000 */
 	double rate_burst;	/* default 2000 */
 
-	/* audit: one JSON line per operation, appended to this file */
-	char *audit_path; /* NULL: no audit log */
+	/* audit: one JSON line per operation, appended to this file, and
+	 * the same records in an SQLite file for admin API queries */
+	char *audit_path;	  /* NULL: no audit log file */
+	char *audit_db;		  /* NULL: no audit queries */
+	int audit_retention_days; /* database rows; default 90; 0 forever */
 
-	/* auth (single tenant until tenants land) */
+	/* admin: the admin API listener and its credential */
+	char *admin_address;		    /* default 127.0.0.1 */
+	int admin_port;			    /* default 8081; 0 disables */
+	unsigned char admin_token_hash[32]; /* SHA-256 of the admin token */
+	bool has_admin_token;
+
+	/* auth: an optional static bearer token from the config file, for
+	 * the tenant named here (created at start if absent). Tokens made
+	 * with the admin API need none of this. */
 	char *tenant;		      /* default "default" */
 	unsigned char token_hash[32]; /* SHA-256 of the bearer token */
 	bool has_token;

@@ -77,10 +77,11 @@ int main(int argc, char **argv)
 		conf_free(cfg);
 		return 0;
 	}
-	if (!cfg->has_token)
+	if (!cfg->has_token && !cfg->has_admin_token)
 		log_msg(LOG_WARN, "auth",
-			"no auth.token_sha256 configured: every SCIM request "
-			"but discovery will get 401");
+			"neither auth.token_sha256 nor admin.token_sha256 is "
+			"configured: no token can be made, so every SCIM "
+			"request but discovery will get 401");
 	log_msg(LOG_INFO, "main", "scimsyncd %s starting", PACKAGE_VERSION);
 	if (scim_srv_start(&srv, cfg, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "main", "%s", err);

@@ -93,6 +93,12 @@ static int grow(ratelimit *rl)
 int ratelimit_take(ratelimit *rl, const void *key, size_t keylen,
 		   int64_t now_ms)
 {
+	return ratelimit_take_at(rl, key, keylen, rl->rate, rl->burst, now_ms);
+}
+
+int ratelimit_take_at(ratelimit *rl, const void *key, size_t keylen,
+		      double rate, double burst, int64_t now_ms)
+{
 	bucket *b;
 	int wait = 0;
 
@@ -108,20 +114,20 @@ int ratelimit_take(ratelimit *rl, const void *key, size_t keylen,
 		b->used = 1;
 		memcpy(b->key, key, keylen);
 		b->keylen = keylen;
-		b->tokens = rl->burst;
+		b->tokens = burst;
 		b->last_ms = now_ms;
 		rl->n++;
 	}
 	if (now_ms > b->last_ms) {
-		b->tokens += (double)(now_ms - b->last_ms) * rl->rate / 1000.0;
-		if (b->tokens > rl->burst)
-			b->tokens = rl->burst;
+		b->tokens += (double)(now_ms - b->last_ms) * rate / 1000.0;
+		if (b->tokens > burst)
+			b->tokens = burst;
 		b->last_ms = now_ms;
 	}
 	if (b->tokens >= 1.0)
 		b->tokens -= 1.0;
 	else
-		wait = (int)ceil((1.0 - b->tokens) / rl->rate);
+		wait = (int)ceil((1.0 - b->tokens) / rate);
 	pthread_mutex_unlock(&rl->mu);
 	return wait;
 }

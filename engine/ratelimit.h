@@ -22,4 +22,9 @@ void ratelimit_free(ratelimit *rl);
 int ratelimit_take(ratelimit *rl, const void *key, size_t keylen,
 		   int64_t now_ms);
 
+/* The same with this key's own rate and burst (per-tenant limits; a
+ * bucket keeps the tokens it has when its limits change). rate > 0. */
+int ratelimit_take_at(ratelimit *rl, const void *key, size_t keylen,
+		      double rate, double burst, int64_t now_ms);
+
 #endif

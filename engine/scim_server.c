@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "bulk.h"
 #include "log.h"
@@ -28,6 +29,7 @@
 #include "scim_resource.h"
 #include "scim_server.h"
 #include "strutil.h"
+#include "tenant.h"
 
 static _Thread_local scim_worker *worker_self;
 
@@ -36,10 +38,15 @@ typedef struct scim_reqctx {
 	scim_srv *srv;
 	int64_t start_ms;
 	struct timespec start;
-	const char *tenant; /* set once authenticated */
-	char token_prefix[24];
-	int status; /* the status sent (scim_send) */
+	const char *tenant; /* set once authenticated (interned) */
+	tenant_auth auth;   /* the token's tenant, name, prefix, limits */
+	const char *detail; /* for the audit line: why it was refused */
+	int status;	    /* the status sent (scim_send) */
+	char *req_body;	    /* captured (redacted) bodies, or NULL */
+	char *resp_body;
 } scim_reqctx;
+
+#define CAPTURE_MAX_BYTES (256 * 1024)
 
 /* The request the calling worker is routing (for scim_async_submit). */
 static _Thread_local scim_reqctx *route_ctx;
@@ -147,6 +154,18 @@ const char *scim_query_get(const scim_query *q, const char *name, bool *present)
 
 static evhtp_res on_request_fini(evhtp_request_t *req, void *arg);
 
+/* A body captured for the audit database: redacted, bounded. */
+static char *capture(struct evbuffer *b)
+{
+	size_t len = b ? evbuffer_get_length(b) : 0;
+
+	if (len > CAPTURE_MAX_BYTES)
+		return audit_redact_body("", len, 0);
+	return audit_redact_body(len ? (const char *)evbuffer_pullup(b, -1)
+				     : "",
+				 len, CAPTURE_MAX_BYTES);
+}
+
 void scim_send(evhtp_request_t *req, int status)
 {
 	/* libevhtp 1.2.18 does not keep the status it sent: note it in the
@@ -155,10 +174,44 @@ void scim_send(evhtp_request_t *req, int status)
 	if (req->hooks &&
 	    req->hooks->on_request_fini ==
 		    (evhtp_hook_request_fini_cb)on_request_fini &&
-	    req->hooks->on_request_fini_arg)
-		((scim_reqctx *)req->hooks->on_request_fini_arg)->status =
-			status;
+	    req->hooks->on_request_fini_arg) {
+		scim_reqctx *rc = req->hooks->on_request_fini_arg;
+
+		rc->status = status;
+		if (rc->tenant && rc->auth.capture_bodies &&
+		    rc->req_body == NULL) {
+			rc->req_body = capture(req->buffer_in);
+			rc->resp_body = capture(req->buffer_out);
+		}
+	}
 	evhtp_send_reply(req, status);
+}
+
+void scim_client_addr(evhtp_request_t *req, char *buf, size_t len,
+		      bool with_port)
+{
+	const struct sockaddr *sa = req && req->conn ? req->conn->saddr : NULL;
+	char a[INET6_ADDRSTRLEN];
+
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		if (with_port)
+			snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+		else
+			snprintf(buf, len, "%s", a);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		if (with_port)
+			snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+		else
+			snprintf(buf, len, "%s", a);
+	} else {
+		snprintf(buf, len, "-");
+	}
 }
 
 const char *scim_header(evhtp_request_t *req, const char *name)
@@ -654,18 +707,23 @@ static void reply_discovery_item(evhtp_request_t *req, json_t *by_key,
 
 /* ---- Authentication ---- */
 
-/* The tenant the request's bearer token belongs to, or NULL with err. */
+/* The tenant the request's bearer token belongs to (in rc->auth), or
+ * NULL with err. The log says why a token was refused; the client only
+ * learns that it was. */
 static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
-				unsigned char digest[SHA256_DIGEST_LENGTH],
-				scim_error *err)
+				scim_reqctx *rc, scim_error *err)
 {
 	const char *h = scim_header(req, "Authorization");
+	char client[64];
+	struct timespec now;
 	size_t len;
+	tenant_auth_rc arc;
 
 	if (h == NULL || scim_strncasecmp(h, "Bearer ", 7) != 0) {
 		scim_error_set(err, 401, NULL,
 			       "authentication required: send "
 			       "'Authorization: Bearer <token>'");
+		rc->detail = "no bearer token";
 		return NULL;
 	}
 	h += 7;
@@ -674,24 +732,39 @@ static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
 	len = strlen(h);
 	while (len > 0 && h[len - 1] == ' ')
 		len--;
-	SHA256((const unsigned char *)h, len, digest);
-	if (!srv->cfg->has_token || CRYPTO_memcmp(digest, srv->cfg->token_hash,
-						  SHA256_DIGEST_LENGTH) != 0) {
-		log_msg(LOG_INFO, "auth", "rejected a bearer token (unknown)");
-		scim_error_set(err, 401, NULL, "invalid bearer token");
+	scim_client_addr(req, client, sizeof(client), false);
+	clock_gettime(CLOCK_REALTIME, &now);
+	arc = tenant_authenticate(
+		srv->tenants, scim_worker_self()->reader, h, len, client,
+		(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &rc->auth);
+	switch (arc) {
+	case TENANT_AUTH_OK:
+		rc->tenant = tenant_intern(srv->tenants, rc->auth.tenant);
+		if (rc->tenant == NULL)
+			scim_error_set(err, 503, NULL, "out of memory");
+		return rc->tenant;
+	case TENANT_AUTH_ERROR:
+		scim_error_set(err, 503, NULL,
+			       "cannot check the token now; retry");
+		rc->detail = "token check failed (store)";
 		return NULL;
+	case TENANT_AUTH_EXPIRED:
+		rc->detail = "token expired";
+		break;
+	case TENANT_AUTH_REVOKED:
+		rc->detail = "token revoked";
+		break;
+	default:
+		rc->detail = "unknown token";
+		break;
 	}
-	/* For the audit log: the prefix of a scim_<prefix>_<secret> token,
-	 * never the secret. */
-	if (route_ctx && strncmp(h, "scim_", 5) == 0) {
-		size_t n = strcspn(h + 5, "_");
-
-		if (n < sizeof(route_ctx->token_prefix) && h[5 + n] == '_')
-			snprintf(route_ctx->token_prefix,
-				 sizeof(route_ctx->token_prefix), "%.*s",
-				 (int)n, h + 5);
-	}
-	return srv->cfg->tenant;
+	log_msg(LOG_INFO, "auth", "refused a request from %s: %s%s%s%s%s%s",
+		client, rc->detail, rc->auth.token_prefix[0] ? " scim_" : "",
+		rc->auth.token_prefix[0] ? rc->auth.token_prefix : "",
+		rc->auth.token_prefix[0] ? "_..." : "",
+		rc->auth.token_name[0] ? " name " : "", rc->auth.token_name);
+	scim_error_set(err, 401, NULL, "invalid bearer token");
+	return NULL;
 }
 
 /* ---- Routing ---- */
@@ -744,7 +817,8 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 	scim_error err;
 	const char *tenant;
 	const scim_restype *rt;
-	unsigned char digest[SHA256_DIGEST_LENGTH];
+	scim_reqctx fallback = {.srv = srv};
+	scim_reqctx *rc = route_ctx ? route_ctx : &fallback;
 
 	if (full == NULL || strncmp(full, SCIM_BASE_PATH, 8) != 0 ||
 	    (full[8] != '/' && full[8] != '\0')) {
@@ -824,22 +898,24 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 		return;
 	}
 
-	tenant = authenticate(srv, req, digest, &err);
+	tenant = authenticate(srv, req, rc, &err);
 	if (tenant == NULL) {
 		scim_reply_error(req, &err);
 		scim_query_clear(&q);
 		return;
 	}
-	if (route_ctx)
-		route_ctx->tenant = tenant;
-	if (srv->rl) {
+	if (rc->auth.rate > 0) {
 		struct timespec now;
+		const char *key = rc->auth.token_prefix[0]
+					  ? rc->auth.token_prefix
+					  : rc->auth.tenant;
 		int wait;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		wait = ratelimit_take(srv->rl, digest, SHA256_DIGEST_LENGTH,
-				      (int64_t)now.tv_sec * 1000 +
-					      now.tv_nsec / 1000000);
+		wait = ratelimit_take_at(srv->rl, key, strlen(key),
+					 rc->auth.rate, rc->auth.burst,
+					 (int64_t)now.tv_sec * 1000 +
+						 now.tv_nsec / 1000000);
 		if (wait > 0) {
 			char after[16];
 
@@ -849,6 +925,7 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 				       "too many requests for this token; "
 				       "retry after %d s",
 				       wait);
+			rc->detail = "rate limited";
 			scim_reply_error(req, &err);
 			scim_query_clear(&q);
 			return;
@@ -920,7 +997,6 @@ static void audit_target(evhtp_request_t *req, const char *path, char type[32],
 static void audit_request(scim_reqctx *rc, evhtp_request_t *req, int status)
 {
 	char client[64] = "-", type[32], id[128];
-	const struct sockaddr *sa = req && req->conn ? req->conn->saddr : NULL;
 	const char *path =
 		req && req->uri && req->uri->path ? req->uri->path->full : "";
 	struct timespec now;
@@ -928,26 +1004,19 @@ static void audit_request(scim_reqctx *rc, evhtp_request_t *req, int status)
 
 	if (rc == NULL || rc->srv->audit == NULL)
 		return;
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		char a[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(client, sizeof(client), "%s:%u", a,
-			 ntohs(in->sin_port));
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		char a[INET6_ADDRSTRLEN];
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(client, sizeof(client), "[%s]:%u", a,
-			 ntohs(in6->sin6_port));
-	}
+	if (req)
+		scim_client_addr(req, client, sizeof(client), true);
 	audit_target(req, path, type, id);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	r.time_ms = rc->start_ms;
-	r.tenant = rc->tenant;
-	r.token_prefix = rc->token_prefix[0] ? rc->token_prefix : NULL;
+	r.kind = "scim";
+	/* A refused token's tenant too, when known: who is knocking. */
+	r.tenant = rc->tenant		? rc->tenant
+		   : rc->auth.tenant[0] ? rc->auth.tenant
+					: NULL;
+	r.token_name = rc->auth.token_name[0] ? rc->auth.token_name : NULL;
+	r.token_prefix =
+		rc->auth.token_prefix[0] ? rc->auth.token_prefix : NULL;
 	r.client = client;
 	r.method = req ? method_name(evhtp_request_get_method(req)) : NULL;
 	r.path = path;
@@ -956,6 +1025,16 @@ static void audit_request(scim_reqctx *rc, evhtp_request_t *req, int status)
 	r.status = status;
 	r.duration_ms = (double)(now.tv_sec - rc->start.tv_sec) * 1e3 +
 			(double)(now.tv_nsec - rc->start.tv_nsec) / 1e6;
+	r.detail = rc->detail;
+	if (rc->req_body || rc->resp_body) {
+		r.request_body = rc->req_body;
+		r.request_body_len = rc->req_body ? strlen(rc->req_body) : 0;
+		r.response_body = rc->resp_body;
+		r.response_body_len = rc->resp_body ? strlen(rc->resp_body) : 0;
+		r.body_expires_ms =
+			rc->start_ms +
+			(int64_t)rc->auth.body_retention_days * 86400000;
+	}
 	audit_write(rc->srv->audit, &r);
 }
 
@@ -965,6 +1044,8 @@ static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
 	scim_srv *srv = rc->srv;
 
 	audit_request(rc, req, rc->status);
+	free(rc->req_body);
+	free(rc->resp_body);
 	free(rc);
 	atomic_fetch_sub(&srv->inflight, 1);
 	return EVHTP_RES_OK;
@@ -1178,6 +1259,9 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 	*out = NULL;
 	if (srv == NULL)
 		return -1;
+	/* Before any event base exists: the admin thread's and the workers'
+	 * bases are woken from other threads. */
+	evthread_use_pthreads();
 	srv->cfg = cfg;
 	if (cfg->base_url) {
 		srv->base_url = strdup(cfg->base_url);
@@ -1213,15 +1297,22 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 				"them",
 				n);
 	}
-	if (cfg->rate_per_second > 0 &&
-	    ratelimit_new(&srv->rl, cfg->rate_per_second, cfg->rate_burst) <
-		    0) {
+	/* Limits are per token, sized by its tenant (the config's rate_limit
+	 * is the default), so the table exists even when the default is 0. */
+	if (ratelimit_new(&srv->rl,
+			  cfg->rate_per_second > 0 ? cfg->rate_per_second : 1,
+			  cfg->rate_burst) < 0) {
 		snprintf(errbuf, errlen, "cannot set up rate limits");
 		goto fail;
 	}
-	if (cfg->audit_path &&
-	    audit_open(&srv->audit, cfg->audit_path, errbuf, errlen) < 0)
-		goto fail;
+	if (cfg->audit_path || cfg->audit_db) {
+		audit_opts ao = {.path = cfg->audit_path,
+				 .db_path = cfg->audit_db,
+				 .retention_days = cfg->audit_retention_days};
+
+		if (audit_open(&srv->audit, &ao, errbuf, errlen) < 0)
+			goto fail;
+	}
 	if (build_discovery(srv) < 0) {
 		snprintf(errbuf, errlen, "cannot build discovery documents");
 		goto fail;
@@ -1238,8 +1329,25 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 	if (writer_start(&srv->writer, srv->sp, srv->store, cfg->write_batch,
 			 errbuf, errlen) < 0)
 		goto fail;
+	{
+		scimsync_store_conn *c = NULL;
+		int rc = srv->sp->conn_open(&c, srv->store, 0, &serr);
 
-	evthread_use_pthreads();
+		if (rc != 0) {
+			snprintf(errbuf, errlen, "store: %s", serr.message);
+			goto fail;
+		}
+		rc = tenant_reg_new(&srv->tenants, cfg, srv->sp, srv->store,
+				    srv->writer, c, errbuf, errlen);
+		srv->sp->conn_close(c);
+		if (rc < 0)
+			goto fail;
+	}
+	if (cfg->has_admin_token && cfg->admin_port > 0 &&
+	    admin_start(&srv->admin, cfg, srv->tenants, srv->audit, srv->sp,
+			srv->store, srv->base_url, errbuf, errlen) < 0)
+		goto fail;
+
 	srv->base = event_base_new();
 	srv->htp = evhtp_new(srv->base, NULL);
 	if (srv->htp == NULL) {
@@ -1360,11 +1468,26 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 		mapset_count(srv->maps) - (size_t)failed, failed);
 }
 
+/* Every few seconds: tokens' last use goes back to the store. */
+static void on_flush_tick(evutil_socket_t fd, short what, void *arg)
+{
+	scim_srv *srv = arg;
+
+	(void)fd;
+	(void)what;
+	tenant_reg_flush(srv->tenants);
+}
+
 int scim_srv_run(scim_srv *srv)
 {
 	drain_state d = {.srv = srv};
 	struct event *sigterm, *sigint, *sighup;
+	struct timeval every = {5, 0};
 
+	srv->flush_ev =
+		event_new(srv->base, -1, EV_PERSIST, on_flush_tick, srv);
+	if (srv->flush_ev)
+		evtimer_add(srv->flush_ev, &every);
 	d.tick = evtimer_new(srv->base, on_drain_tick, &d);
 	sigterm = evsignal_new(srv->base, SIGTERM, on_signal, &d);
 	sigint = evsignal_new(srv->base, SIGINT, on_signal, &d);
@@ -1386,6 +1509,12 @@ void scim_srv_free(scim_srv *srv)
 {
 	if (srv == NULL)
 		return;
+	/* The admin thread first: it submits writes. */
+	admin_stop(srv->admin);
+	if (srv->flush_ev)
+		event_free(srv->flush_ev);
+	if (srv->writer)
+		tenant_reg_flush(srv->tenants);
 	/* Drain queued writes first: their completions are delivered to
 	 * the worker threads, which must still exist. */
 	if (srv->writer)
@@ -1398,6 +1527,7 @@ void scim_srv_free(scim_srv *srv)
 		srv->sp->close(srv->store);
 	if (srv->plugin_handle)
 		plugin_unload(srv->plugin_handle);
+	tenant_reg_free(srv->tenants);
 	mapset_free(srv->maps);
 	ratelimit_free(srv->rl);
 	audit_close(srv->audit);

@@ -36,6 +36,9 @@ typedef struct scim_srv {
 	mapset *maps;		 /* mapping files by name, reloaded on SIGHUP */
 	struct ratelimit *rl;	 /* per-token limits, or NULL */
 	struct audit_log *audit; /* or NULL */
+	struct tenant_reg *tenants;
+	struct admin_srv *admin; /* or NULL (no admin.token_sha256) */
+	struct event *flush_ev;	 /* writes back tokens' last use */
 	char *base_url; /* no trailing slash: http://127.0.0.1:8080/scim/v2 */
 	char *spc_text; /* discovery documents, serialised once at start */
 	char *schemas_text;
@@ -112,6 +115,10 @@ int scim_body_check_size(evhtp_request_t *req, size_t max_len, scim_error *err);
 /* Same for a buffer. */
 json_t *scim_json_parse(const char *buf, size_t len, int max_depth,
 			scim_error *err);
+
+/* The client's address of req, with ":port" if with_port. */
+void scim_client_addr(evhtp_request_t *req, char *buf, size_t len,
+		      bool with_port);
 
 /* Header value or NULL. */
 const char *scim_header(evhtp_request_t *req, const char *name);

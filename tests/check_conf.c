@@ -103,6 +103,41 @@ START_TEST(conf_defaults)
 	ck_assert_int_eq(c->log_level, LOG_INFO);
 	ck_assert(!c->has_token);
 	ck_assert(c->store_options[0].key == NULL);
+	/* No admin credential: no admin listener. */
+	ck_assert(!c->has_admin_token);
+	ck_assert_str_eq(c->admin_address, "127.0.0.1");
+	ck_assert_int_eq(c->admin_port, 8081);
+	ck_assert(c->audit_path == NULL && c->audit_db == NULL);
+	ck_assert_int_eq(c->audit_retention_days, 90);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(conf_admin_and_audit)
+{
+	char err[256];
+	scimsync_config *c = NULL;
+
+	ck_assert_msg(
+		conf_load_string(
+			&c,
+			"admin:\n  listen: {address: 10.0.0.1, port: 9001}\n"
+			"  token_sha256: "
+			"ffeeddccbbaa99887766554433221100ffeeddccbbaa9988776655"
+			"4"
+			"433221100\n"
+			"audit: {path: a.log, database: /abs/a.db, "
+			"retention_days: 7}\n",
+			"/etc/scimsync/s.yaml", err, sizeof(err)) == 0,
+		"%s", err);
+	ck_assert_str_eq(c->admin_address, "10.0.0.1");
+	ck_assert_int_eq(c->admin_port, 9001);
+	ck_assert(c->has_admin_token);
+	ck_assert_int_eq(c->admin_token_hash[0], 0xff);
+	ck_assert_int_eq(c->admin_token_hash[31], 0x00);
+	ck_assert_str_eq(c->audit_path, "/etc/scimsync/a.log");
+	ck_assert_str_eq(c->audit_db, "/abs/a.db");
+	ck_assert_int_eq(c->audit_retention_days, 7);
 	conf_free(c);
 }
 END_TEST
@@ -195,6 +230,11 @@ START_TEST(conf_rejects_mistakes)
 		{"store: {options: [a]}\n", "store.options"},
 		{"store: {options: {path: [a]}}\n", "store.options.path"},
 		{"limits: 5\n", "'limits' must be a mapping"},
+		{"admin: {token_sha256: abc}\n", "admin.token_sha256"},
+		{"admin: {listen: {port: -1}}\n", "admin.listen.port"},
+		{"admin: {listn: {}}\n", "unknown key 'admin.listn'"},
+		{"audit: {retention_days: -1}\n", "audit.retention_days"},
+		{"audit: {databse: x}\n", "unknown key 'audit.databse'"},
 		{"- a\n- b\n", "top level"},
 	};
 
@@ -250,6 +290,7 @@ static Suite *conf_suite(void)
 	tc = tcase_create("config");
 	tcase_add_test(tc, conf_defaults);
 	tcase_add_test(tc, conf_full);
+	tcase_add_test(tc, conf_admin_and_audit);
 	tcase_add_test(tc, conf_rejects_mistakes);
 	tcase_add_test(tc, conf_mappings_relative_to_the_file);
 	tcase_add_test(tc, conf_example_file_loads);

@@ -27,6 +27,9 @@
  * Change log
  *   2026-11-22  1.0  first version.
  *   2026-11-22  1.1  optional read_begin/read_end (read snapshots).
+ *   2026-11-22  1.2  resource types 3 (tenant) and 4 (token): engine
+ *                    records, kept under the tenant "#system" like any
+ *                    other resource. No new entry points.
  */
 #ifndef SCIMSYNC_STORE_H
 #define SCIMSYNC_STORE_H
@@ -38,11 +41,16 @@ extern "C" {
 #endif
 
 #define SCIMSYNC_STORE_ABI_MAJOR 1
-#define SCIMSYNC_STORE_ABI_MINOR 1
+#define SCIMSYNC_STORE_ABI_MINOR 2
 
+/* A store treats every type alike (an opaque small integer); the engine
+ * keeps its own records (tenants, tokens) as types 3 and 4 under the
+ * tenant "#system", which no SCIM client can name. Since 1.2. */
 typedef enum scimsync_res_type {
 	SCIMSYNC_RES_USER = 1,
-	SCIMSYNC_RES_GROUP = 2
+	SCIMSYNC_RES_GROUP = 2,
+	SCIMSYNC_RES_TENANT = 3,
+	SCIMSYNC_RES_TOKEN = 4
 } scimsync_res_type;
 
 /* Attributes a store indexes for equality lookups. */

@@ -1,15 +1,19 @@
 #!/bin/sh
 # One step from a fresh Debian machine to a running scimsyncd on its
-# embedded SQLite store, with a bearer token printed:
+# embedded SQLite store, with a demo tenant and its bearer token printed:
 #
 #   sh contrib/quickstart.sh
 #
-# Installs the packages, builds, writes run/scimsyncd.yaml and a token,
-# and runs scimsyncd in the foreground on 127.0.0.1:8080 (PORT= to change).
+# Installs the packages, builds, writes run/scimsyncd.yaml and an admin
+# token (run/admin.token), starts scimsyncd on 127.0.0.1:8080 (PORT= to
+# change; the admin API on ADMIN_PORT, default 8081), creates the tenant
+# "demo" with a SCIM token through the admin API, prints it, and stays in
+# the foreground until Ctrl-C.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 port=${PORT:-8080}
+admin_port=${ADMIN_PORT:-8081}
 
 sh contrib/deps.sh
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
@@ -19,8 +23,10 @@ make -C build -j"$(nproc)" >/dev/null
 
 mkdir -p run
 chmod 700 run
-token="scim_$(openssl rand -hex 4)_$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')"
-hash=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
+umask 077
+# The admin credential: only its hash goes into the config.
+openssl rand -hex 32 | sed 's/^/scimadm_/' > run/admin.token
+admin_hash=$(tr -d '\n' < run/admin.token | sha256sum | cut -d' ' -f1)
 cat > run/scimsyncd.yaml <<YAML
 # Written by contrib/quickstart.sh; see contrib/scimsyncd.yaml for every key.
 listen:
@@ -32,18 +38,44 @@ store:
   plugin_dir: $top/build/plugins
   options:
     path: $top/run/scimsync.db
-auth:
-  tenant: default
-  token_sha256: $hash
+admin:
+  listen:
+    address: 127.0.0.1
+    port: $admin_port
+  token_sha256: $admin_hash   # of run/admin.token
 audit:
   path: audit.log            # run/audit.log: one JSON line per request
+  database: audit.db         # run/audit.db: what 'scimsyncctl audit' reads
 YAML
+
+"$top/build/engine/scimsyncd" -c "$top/run/scimsyncd.yaml" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid; exit 0' INT TERM
+
+SCIMSYNC_ADMIN_URL=http://127.0.0.1:$admin_port
+SCIMSYNC_ADMIN_TOKEN_FILE=$top/run/admin.token
+export SCIMSYNC_ADMIN_URL SCIMSYNC_ADMIN_TOKEN_FILE
+ctl="$top/build/engine/scimsyncctl"
+tries=0
+until "$ctl" health >/dev/null 2>&1; do
+	tries=$((tries + 1))
+	if [ $tries -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+		echo "quickstart: scimsyncd did not start (see above)" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+"$ctl" tenant show demo >/dev/null 2>&1 ||
+	"$ctl" tenant create demo --description "made by quickstart.sh" >/dev/null
+token=$("$ctl" --json token create demo quickstart |
+	sed -n 's/^ *"token": "\(scim_[0-9a-f_]*\)".*/\1/p')
 
 cat <<MSG
 
-  scimsyncd is starting on http://127.0.0.1:$port/scim/v2
+  scimsyncd is running: SCIM on http://127.0.0.1:$port/scim/v2
+                        admin API on http://127.0.0.1:$admin_port/api/v1
 
-  Bearer token (shown once; only its hash is stored in run/scimsyncd.yaml):
+  Bearer token of tenant "demo" (shown once; only its hash is stored):
 
     $token
 
@@ -52,7 +84,13 @@ cat <<MSG
     curl -s -H "Authorization: Bearer $token" \\
       http://127.0.0.1:$port/scim/v2/Users
 
+  Manage tenants and tokens from another shell:
+
+    export SCIMSYNC_ADMIN_URL=$SCIMSYNC_ADMIN_URL
+    export SCIMSYNC_ADMIN_TOKEN_FILE=$SCIMSYNC_ADMIN_TOKEN_FILE
+    $ctl token list demo
+
   Stop with Ctrl-C (in-flight requests finish first).
 
 MSG
-exec "$top/build/engine/scimsyncd" -c "$top/run/scimsyncd.yaml"
+wait $pid

@@ -2,10 +2,14 @@
  *
  *   scimsyncctl mapping check FILE
  *   scimsyncctl mapping test FILE RESOURCE.json [--event TYPE] [--json]
+ *   scimsyncctl [--url URL] [--token-file FILE] [--json] health|tenant|
+ *               token|audit ...          (the admin API, ctl_admin.c)
  *
- * Commands are a table of (name, handler, summary), one level per word,
- * so admin-API commands can be added beside `mapping`. Exit codes: 0 ok,
- * 1 a mapping or resource error, 2 usage. */
+ * Commands are a table of (name, handler, summary), one level per word.
+ * The global options may come before the command; the admin commands also
+ * take them anywhere among their arguments. Exit codes: 0 ok, 1 a mapping
+ * or resource error or the admin API refused, 2 usage, 3 cannot reach the
+ * admin API. */
 #include "config.h"
 
 #include <stdio.h>
@@ -15,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "ctl_admin.h"
 #include "mapping.h"
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
@@ -29,10 +34,24 @@ typedef struct ctl_cmd {
 static int cmd_mapping(int argc, char **argv);
 static int cmd_mapping_check(int argc, char **argv);
 static int cmd_mapping_test(int argc, char **argv);
+static int cmd_health(int argc, char **argv);
+static int cmd_tenant(int argc, char **argv);
+static int cmd_token(int argc, char **argv);
+static int cmd_audit(int argc, char **argv);
+
+/* The global options (--url, --token-file, --json) seen before the
+ * command. */
+static ctl_admin_opts global_opts;
 
 static const ctl_cmd top_cmds[] = {
 	{"mapping", cmd_mapping, "check|test ...",
 	 "check a mapping file, or show what it makes of a resource"},
+	{"health", cmd_health, "", "check that the admin API answers"},
+	{"tenant", cmd_tenant, "list|create|show|set|delete ...",
+	 "manage tenants"},
+	{"token", cmd_token, "list|create|show|revoke ...",
+	 "manage a tenant's SCIM tokens"},
+	{"audit", cmd_audit, "[OPTIONS]", "show the audit log"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -48,7 +67,9 @@ static void usage(FILE *f)
 {
 	const ctl_cmd *c, *s;
 
-	fprintf(f, "usage: scimsyncctl [--help] [--version] COMMAND ...\n\n"
+	fprintf(f, "usage: scimsyncctl [--help] [--version] [--url URL] "
+		   "[--token-file FILE] [--json]\n"
+		   "                   COMMAND ...\n\n"
 		   "commands:\n");
 	for (c = top_cmds; c->name; c++) {
 		if (c->run == cmd_mapping) {
@@ -57,15 +78,19 @@ static void usage(FILE *f)
 					s->name, s->args, s->summary);
 			continue;
 		}
+		if (ctl_admin_usage(f, c->name) > 0)
+			continue;
 		fprintf(f, "  %s %s\n      %s\n", c->name, c->args, c->summary);
 	}
-	fprintf(f,
-		"\noptions of mapping test:\n"
-		"  --event TYPE   make event.type TYPE (e.g. "
-		"user.deactivated)\n"
-		"  --json         print {\"resourceType\", \"attributes\", "
-		"\"roles\"} as JSON\n"
-		"\nexit status: 0 ok, 1 mapping or resource error, 2 usage\n");
+	fprintf(f, "\noptions of mapping test:\n"
+		   "  --event TYPE   make event.type TYPE (e.g. "
+		   "user.deactivated)\n"
+		   "  --json         print {\"resourceType\", \"attributes\", "
+		   "\"roles\"} as JSON\n");
+	ctl_admin_options_usage(f);
+	fprintf(f, "\nexit status: 0 ok, 1 mapping or resource error or the "
+		   "admin API refused,\n"
+		   "  2 usage, 3 cannot reach the admin API\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -92,6 +117,26 @@ static int dispatch(const ctl_cmd *table, const char *what, int argc,
 static int cmd_mapping(int argc, char **argv)
 {
 	return dispatch(mapping_cmds, "mapping", argc - 1, argv + 1);
+}
+
+static int cmd_health(int argc, char **argv)
+{
+	return ctl_admin_health(&global_opts, argc, argv);
+}
+
+static int cmd_tenant(int argc, char **argv)
+{
+	return ctl_admin_tenant(&global_opts, argc, argv);
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	return ctl_admin_token(&global_opts, argc, argv);
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+	return ctl_admin_audit(&global_opts, argc, argv);
 }
 
 static int load_or_report(mapping **out, const char *path)
@@ -187,7 +232,7 @@ static void print_text(const json_t *attrs, const json_t *roles)
 static int cmd_mapping_test(int argc, char **argv)
 {
 	const char *file = NULL, *resfile = NULL, *event_type = NULL;
-	int as_json = 0, i, rc = EXIT_ERR;
+	int as_json = global_opts.json, i, rc = EXIT_ERR;
 	mapping *m = NULL;
 	mapping_section sec;
 	mapping_error err;
@@ -275,19 +320,32 @@ done:
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
+	int i = 1, n;
+
+	/* Global options before the command. */
+	while (i < argc) {
+		n = ctl_admin_global_opt(&global_opts, argc - i, argv + i);
+		if (n < 0) {
+			fprintf(stderr, "Try 'scimsyncctl --help'.\n");
+			return EXIT_USAGE;
+		}
+		if (n == 0)
+			break;
+		i += n;
+	}
+	if (i >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+	if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
 		printf("scimsyncctl %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
 	}
-	if (argv[1][0] == '-')
-		return usage_error("unknown option '%s'", argv[1]);
-	return dispatch(top_cmds, "scimsyncctl", argc - 1, argv + 1);
+	if (argv[i][0] == '-')
+		return usage_error("unknown option '%s'", argv[i]);
+	return dispatch(top_cmds, "scimsyncctl", argc - i, argv + i);
 }

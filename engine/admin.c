@@ -258,9 +258,10 @@ static int route(admin_req *ar, htp_method m, char seg[6][128], int nseg,
 	}
 	if (nseg == 1)
 		return fail(ar, 405, "%s", "tenants takes GET or POST");
-	if (nseg == 2 && m == htp_method_GET)
+	if (nseg == 2 && m == htp_method_GET) {
 		st = tenant_show(&c, seg[1], &out);
-	return answer(ar, st, out);
+		return answer(ar, st, out);
+	}
 	if (nseg == 2 && m == htp_method_PATCH) {
 		if ((body = body_object(ar)) == NULL)
 			return 0;
@@ -299,9 +300,10 @@ static int route(admin_req *ar, htp_method m, char seg[6][128], int nseg,
 		return fail(ar, 404, "%s", "no such endpoint");
 	ar->resource_type = "Token";
 	ar->resource_id[0] = '\0';
-	if (nseg == 4 && m == htp_method_GET)
+	if (nseg == 4 && m == htp_method_GET) {
 		st = token_list(&c, seg[1], &out);
-	return answer(ar, st, out);
+		return answer(ar, st, out);
+	}
 	if (nseg == 4 && m == htp_method_POST) {
 		if ((body = body_object(ar)) == NULL)
 			return 0;
@@ -316,9 +318,10 @@ static int route(admin_req *ar, htp_method m, char seg[6][128], int nseg,
 	if (nseg == 4)
 		return fail(ar, 405, "%s", "tokens takes GET or POST");
 	snprintf(ar->resource_id, sizeof(ar->resource_id), "%s", seg[4]);
-	if (m == htp_method_GET)
+	if (m == htp_method_GET) {
 		st = token_show(&c, seg[1], seg[4], &out);
-	return answer(ar, st, out);
+		return answer(ar, st, out);
+	}
 	if (m == htp_method_DELETE) {
 		ar->detail = "token revoked";
 		st = token_revoke(&c, seg[1], seg[4], &out);

@@ -420,7 +420,7 @@ static const admin_sub subs[] = {
 	{"tenant", "list", "", "list the tenants", run_tenant_list},
 	{"tenant", "create",
 	 "NAME [--description TEXT] [--rate N] [--burst N] "
-	 "[--audit-bodies DAYS]",
+	 "[--audit-bodies DAYS] [--mapping NAME=FILE]",
 	 "create a tenant (--rate 0: no limit; --audit-bodies: keep bodies)",
 	 run_tenant_create},
 	{"tenant", "show", "NAME",
@@ -428,7 +428,7 @@ static const admin_sub subs[] = {
 	 run_tenant_show},
 	{"tenant", "set",
 	 "NAME [--description TEXT] [--rate N] [--burst N] "
-	 "[--audit-bodies DAYS|off]",
+	 "[--audit-bodies DAYS|off] [--mapping NAME=FILE|NAME=]",
 	 "change only the settings given", run_tenant_set},
 	{"tenant", "delete", "NAME --confirm NAME",
 	 "delete a tenant with its users, groups and tokens",
@@ -1142,11 +1142,41 @@ static int run_tenant_list(admin_ctx *c, const admin_sub *s, int argc,
  * set (usage printed). */
 static int tenant_settings(const admin_sub *s, json_t *body, const char *desc,
 			   const char *rate, const char *burst,
-			   const char *bodies, int *rc)
+			   const char *bodies, const char *map, int *rc)
 {
 	json_t *rl, *v;
 	long long n;
 
+	if (map != NULL) {
+		/* NAME=FILE (made absolute: the daemon reads it), or NAME=
+		 * to go back to the config's file of that name. */
+		const char *eq = strchr(map, '=');
+		char *name, *abs = NULL;
+
+		if (eq == NULL || eq == map) {
+			*rc = sub_usage(
+				s, "--mapping needs NAME=FILE, not '%s'", map);
+			return -1;
+		}
+		name = strndup(map, (size_t)(eq - map));
+		if (eq[1] != '\0' && eq[1] != '/') {
+			abs = realpath(eq + 1, NULL);
+			if (abs == NULL) {
+				*rc = sub_usage(s,
+						"--mapping: no such file '%s'",
+						eq + 1);
+				free(name);
+				return -1;
+			}
+		}
+		json_object_set_new(body, "mappings",
+				    json_pack("{s:o}", name,
+					      eq[1] == '\0' ? json_null()
+					      : abs	    ? json_string(abs)
+						    : json_string(eq + 1)));
+		free(abs);
+		free(name);
+	}
 	if (desc != NULL)
 		json_object_set_new(body, "description", json_string(desc));
 	if (rate != NULL || burst != NULL) {
@@ -1199,13 +1229,11 @@ static int tenant_create_or_set(admin_ctx *c, const admin_sub *s, int argc,
 				char **argv, int create)
 {
 	const char *name, *desc = NULL, *rate = NULL, *burst = NULL,
-			  *bodies = NULL;
+			  *bodies = NULL, *map = NULL;
 	const opt_def defs[] = {
-		{"--description", &desc, NULL},
-		{"--rate", &rate, NULL},
-		{"--burst", &burst, NULL},
-		{"--audit-bodies", &bodies, NULL},
-		{NULL, NULL, NULL},
+		{"--description", &desc, NULL},	   {"--mapping", &map, NULL},
+		{"--rate", &rate, NULL},	   {"--burst", &burst, NULL},
+		{"--audit-bodies", &bodies, NULL}, {NULL, NULL, NULL},
 	};
 	json_t *body = NULL, *doc;
 	sbuf path = {0};
@@ -1216,12 +1244,12 @@ static int tenant_create_or_set(admin_ctx *c, const admin_sub *s, int argc,
 	body = json_object();
 	if (create)
 		json_object_set_new(body, "name", json_string(name));
-	if (tenant_settings(s, body, desc, rate, burst, bodies, &rc) < 0)
+	if (tenant_settings(s, body, desc, rate, burst, bodies, map, &rc) < 0)
 		goto done;
 	if (!create && json_object_size(body) == 0) {
 		rc = sub_usage(s,
 			       "nothing to change: give --description, "
-			       "--rate, --burst or --audit-bodies",
+			       "--rate, --burst, --audit-bodies or --mapping",
 			       NULL);
 		goto done;
 	}

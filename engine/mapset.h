@@ -28,6 +28,16 @@ typedef struct mapset_entry {
 int mapset_new(mapset **out, const mapset_entry *entries, size_t n,
 	       char *errbuf, size_t errlen);
 
+/* Compile path and make it the mapping named name (new, or replacing the
+ * current version; users of the old one keep it until they release it).
+ * On failure nothing changes and errbuf says why, as mapset_new. */
+int mapset_put(mapset *ms, const char *name, const char *path, char *errbuf,
+	       size_t errlen);
+
+/* Forget the mapping named name (its users keep their reference). 0, or
+ * -1 if there is no such name. */
+int mapset_remove(mapset *ms, const char *name);
+
 /* Recompile every file. Returns how many failed (those keep their
  * previous version). report(line, payload) is called once per entry with
  * a readable line saying what happened. */
@@ -50,7 +60,7 @@ void mapset_release(mapset *ms, mapset_ref *r);
  * (1 after mapset_new); 0 if unknown. For tests and logs. */
 unsigned mapset_generation(mapset *ms, const char *name);
 
-size_t mapset_count(const mapset *ms);
+size_t mapset_count(mapset *ms);
 
 /* Frees the set; every acquired mapping must have been released. */
 void mapset_free(mapset *ms);

@@ -1338,7 +1338,7 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 			goto fail;
 		}
 		rc = tenant_reg_new(&srv->tenants, cfg, srv->sp, srv->store,
-				    srv->writer, c, errbuf, errlen);
+				    srv->writer, srv->maps, c, errbuf, errlen);
 		srv->sp->conn_close(c);
 		if (rc < 0)
 			goto fail;

@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "mapping.h"
 #include "strutil.h"
 #include "tenant.h"
 
@@ -56,6 +57,7 @@ struct tenant_reg {
 	const scimsync_store_plugin *p;
 	scimsync_store *s;
 	writer *w;
+	mapset *maps;	       /* tenants' own files as "tenant/name" */
 	pthread_rwlock_t lock; /* the two maps */
 	tok_entry *tok[TOK_BUCKETS];
 	ten_entry *ten[TEN_BUCKETS];
@@ -698,6 +700,11 @@ static json_t *tenant_render(tenant_call *c, const json_t *rec)
 	json_object_set_new(o, "audit_bodies",
 			    json_pack("{s:b,s:i}", "enabled", t.capture,
 				      "retention_days", t.days));
+	json_object_set_new(
+		o, "mappings",
+		json_is_object(json_object_get(rec, "mappings"))
+			? json_deep_copy(json_object_get(rec, "mappings"))
+			: json_object());
 	return o;
 }
 
@@ -797,6 +804,52 @@ static int apply_settings(tenant_call *c, const json_t *body, json_t *rec)
 					      "requests_per_second", dr,
 					      "burst", db));
 	}
+	v = json_object_get(body, "mappings");
+	if (v) {
+		json_t *maps = json_object_get(rec, "mappings");
+		const char *name;
+		json_t *file;
+
+		if (!json_is_object(v))
+			return fail(c, 400, "%s",
+				    "'mappings' must be {\"NAME\": \"/FILE\" "
+				    "or null, ...}");
+		if (!json_is_object(maps)) {
+			maps = json_object();
+			json_object_set_new(rec, "mappings", maps);
+		}
+		json_object_foreach ((json_t *)v, name, file) {
+			const char *path = json_string_value(file);
+			size_t n = strlen(name);
+			mapping_error merr;
+			mapping *m;
+			char msg[700];
+
+			if (n == 0 || n > 32 ||
+			    strspn(name,
+				   "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+				    n)
+				return fail(c, 400,
+					    "mapping name '%s' must be 1 to 32 "
+					    "of a-z 0-9 _ -",
+					    name);
+			if (json_is_null(file)) {
+				json_object_del(maps, name);
+				continue;
+			}
+			if (path == NULL || path[0] != '/')
+				return fail(c, 400,
+					    "mapping '%s' must be an absolute "
+					    "path (the daemon reads it)",
+					    name);
+			if (mapping_load(&m, path, &merr) < 0) {
+				mapping_error_format(msg, sizeof(msg), &merr);
+				return fail(c, 400, "%s", msg);
+			}
+			mapping_free(m);
+			json_object_set(maps, name, file);
+		}
+	}
 	v = json_object_get(body, "audit_bodies");
 	if (v) {
 		const json_t *en = json_object_get(v, "enabled");
@@ -817,6 +870,55 @@ static int apply_settings(tenant_call *c, const json_t *body, json_t *rec)
 						    : 7)));
 	}
 	return 0;
+}
+
+/* Make the set's "tenant/name" entries what rec says (after a commit).
+ * old: the record before (or NULL). Failures are logged: the file
+ * compiled a moment ago. */
+static void maps_sync(tenant_reg *r, const char *tenant, const json_t *old,
+		      const json_t *rec)
+{
+	const json_t *was = old ? json_object_get(old, "mappings") : NULL;
+	const json_t *now = rec ? json_object_get(rec, "mappings") : NULL;
+	const char *name;
+	json_t *file;
+	char key[TENANT_NAME_MAX + 40], err[1024];
+
+	if (r->maps == NULL)
+		return;
+	json_object_foreach ((json_t *)was, name, file) {
+		if (json_object_get(now, name) == NULL) {
+			snprintf(key, sizeof(key), "%s/%s", tenant, name);
+			mapset_remove(r->maps, key);
+		}
+	}
+	json_object_foreach ((json_t *)now, name, file) {
+		const json_t *before = json_object_get(was, name);
+
+		if (before && json_equal(before, file))
+			continue;
+		snprintf(key, sizeof(key), "%s/%s", tenant, name);
+		if (mapset_put(r->maps, key, json_string_value(file), err,
+			       sizeof(err)) < 0)
+			log_msg(LOG_ERR, "mapping", "%s", err);
+		else
+			log_msg(LOG_INFO, "mapping",
+				"tenant %s uses %s for '%s'", tenant,
+				json_string_value(file), name);
+	}
+}
+
+mapset_ref *tenant_mapping_acquire(tenant_reg *r, const char *tenant,
+				   const char *name)
+{
+	char key[TENANT_NAME_MAX + 40];
+	mapset_ref *ref;
+
+	if (r->maps == NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "%s/%s", tenant, name);
+	ref = mapset_acquire(r->maps, key);
+	return ref ? ref : mapset_acquire(r->maps, name);
 }
 
 /* ---- Admin: tenants ---- */
@@ -910,8 +1012,9 @@ static int create_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
 int tenant_create(tenant_call *c, const json_t *body, json_t **out)
 {
 	const char *name = json_string_value(json_object_get(body, "name"));
-	static const char *const known[] = {"name", "description", "rate_limit",
-					    "audit_bodies", NULL};
+	static const char *const known[] = {"name",	  "description",
+					    "rate_limit", "audit_bodies",
+					    "mappings",	  NULL};
 	create_arg a = {c, NULL};
 	const char *k;
 	json_t *v;
@@ -938,6 +1041,7 @@ int tenant_create(tenant_call *c, const json_t *body, json_t **out)
 		rc = run_write(c->reg, create_fn, &a);
 	if (rc == 0) {
 		cache_forget_tenant(c->reg, name);
+		maps_sync(c->reg, name, NULL, a.rec);
 		*out = tenant_render(c, a.rec);
 		log_msg(LOG_INFO, "admin", "tenant %s created", name);
 		rc = 201;
@@ -1005,6 +1109,7 @@ typedef struct update_arg {
 	const char *name;
 	const json_t *body;
 	json_t *rec; /* out */
+	json_t *old; /* out: the record before */
 } update_arg;
 
 static int update_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
@@ -1016,6 +1121,7 @@ static int update_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
 		return fail(a->call, 404, "no such tenant: %s", a->name);
 	if (rc != 0)
 		return 503;
+	a->old = json_deep_copy(a->rec);
 	rc = apply_settings(a->call, a->body, a->rec);
 	if (rc != 0)
 		return rc;
@@ -1028,7 +1134,7 @@ static int update_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
 int tenant_update(tenant_call *c, const char *name, const json_t *body,
 		  json_t **out)
 {
-	update_arg a = {c, name, body, NULL};
+	update_arg a = {c, name, body, NULL, NULL};
 	const char *k;
 	json_t *v;
 	int rc;
@@ -1038,10 +1144,12 @@ int tenant_update(tenant_call *c, const char *name, const json_t *body,
 	json_object_foreach ((json_t *)body, k, v) {
 		if (strcmp(k, "description") != 0 &&
 		    strcmp(k, "rate_limit") != 0 &&
-		    strcmp(k, "audit_bodies") != 0)
+		    strcmp(k, "audit_bodies") != 0 &&
+		    strcmp(k, "mappings") != 0)
 			return fail(c, 400,
 				    "'%s' cannot be changed (description, "
-				    "rate_limit and audit_bodies can)",
+				    "rate_limit, audit_bodies and mappings "
+				    "can)",
 				    k);
 	}
 	rc = run_write(c->reg, update_fn, &a);
@@ -1059,12 +1167,14 @@ int tenant_update(tenant_call *c, const char *name, const json_t *body,
 			(*np)->days = t.days;
 		}
 		pthread_rwlock_unlock(&c->reg->lock);
+		maps_sync(c->reg, name, a.old, a.rec);
 		*out = tenant_render(c, a.rec);
 		log_msg(LOG_INFO, "admin", "tenant %s updated", name);
 		rc = 200;
 	} else if (rc == 503) {
 		store_fail(c);
 	}
+	json_decref(a.old);
 	json_decref(a.rec);
 	return rc;
 }
@@ -1073,14 +1183,18 @@ typedef struct delete_arg {
 	tenant_call *call;
 	const char *name;
 	int64_t users, groups, tokens;
+	json_t *old; /* out: the tenant's record */
 } delete_arg;
 
 static int delete_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
 {
 	delete_arg *a = arg;
 	scimsync_err err = {0};
-	int rc =
-		r->p->del(c, TENANT_SYSTEM, SCIMSYNC_RES_TENANT, a->name, &err);
+	int rc;
+
+	if (rec_get(r, c, SCIMSYNC_RES_TENANT, a->name, &a->old) == 503)
+		return 503;
+	rc = r->p->del(c, TENANT_SYSTEM, SCIMSYNC_RES_TENANT, a->name, &err);
 
 	if (rc == SCIMSYNC_ENOTFOUND)
 		return fail(a->call, 404, "no such tenant: %s", a->name);
@@ -1097,7 +1211,7 @@ static int delete_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
 
 int tenant_delete(tenant_call *c, const char *name, json_t **out)
 {
-	delete_arg a = {c, name, 0, 0, 0};
+	delete_arg a = {c, name, 0, 0, 0, NULL};
 	int rc;
 
 	if (!tenant_name_valid(name))
@@ -1109,11 +1223,13 @@ int tenant_delete(tenant_call *c, const char *name, json_t **out)
 			    "config and restart first",
 			    name);
 	rc = run_write(c->reg, delete_fn, &a);
-	if (rc == 503)
-		return store_fail(c);
-	if (rc != 0)
-		return rc;
+	if (rc != 0) {
+		json_decref(a.old);
+		return rc == 503 ? store_fail(c) : rc;
+	}
 	cache_forget_tenant(c->reg, name);
+	maps_sync(c->reg, name, a.old, NULL);
+	json_decref(a.old);
 	log_msg(LOG_INFO, "admin",
 		"tenant %s deleted with %lld users, %lld groups, %lld tokens",
 		name, (long long)a.users, (long long)a.groups,
@@ -1397,9 +1513,42 @@ static int ensure_fn(tenant_reg *r, scimsync_store_conn *c, void *arg)
 	return rc == SCIMSYNC_OK || rc == SCIMSYNC_ECONFLICT ? 0 : 503;
 }
 
+/* Every tenant's own mapping files into the set, at start. */
+static int maps_load_all(tenant_reg *r, scimsync_store_conn *reader,
+			 char *errbuf, size_t errlen)
+{
+	json_t *recs, *rec, *file;
+	const char *name;
+	size_t i;
+	char key[TENANT_NAME_MAX + 40];
+
+	if (r->maps == NULL)
+		return 0;
+	if (rec_list(r, reader, TENANT_SYSTEM, SCIMSYNC_RES_TENANT,
+		     SCIMSYNC_IDX_NONE, NULL, &recs) != 0) {
+		snprintf(errbuf, errlen, "cannot read the tenants");
+		return -1;
+	}
+	json_array_foreach (recs, i, rec) {
+		json_object_foreach (json_object_get(rec, "mappings"), name,
+				     file) {
+			snprintf(key, sizeof(key), "%s/%s", jstr(rec, "name"),
+				 name);
+			if (mapset_put(r->maps, key, json_string_value(file),
+				       errbuf, errlen) < 0) {
+				json_decref(recs);
+				return -1;
+			}
+		}
+	}
+	json_decref(recs);
+	return 0;
+}
+
 int tenant_reg_new(tenant_reg **out, const scimsync_config *cfg,
 		   const scimsync_store_plugin *p, scimsync_store *s, writer *w,
-		   scimsync_store_conn *reader, char *errbuf, size_t errlen)
+		   mapset *maps, scimsync_store_conn *reader, char *errbuf,
+		   size_t errlen)
 {
 	tenant_reg *r = calloc(1, sizeof(*r));
 
@@ -1412,6 +1561,7 @@ int tenant_reg_new(tenant_reg **out, const scimsync_config *cfg,
 	r->p = p;
 	r->s = s;
 	r->w = w;
+	r->maps = maps;
 	pthread_rwlock_init(&r->lock, NULL);
 	pthread_mutex_init(&r->touch_mu, NULL);
 	pthread_mutex_init(&r->intern_mu, NULL);
@@ -1460,6 +1610,10 @@ int tenant_reg_new(tenant_reg **out, const scimsync_config *cfg,
 			tenant_reg_free(r);
 			return -1;
 		}
+	}
+	if (maps_load_all(r, reader, errbuf, errlen) < 0) {
+		tenant_reg_free(r);
+		return -1;
 	}
 	*out = r;
 	return 0;

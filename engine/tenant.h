@@ -36,6 +36,7 @@
 #include <scimsync/store.h>
 
 #include "conf.h"
+#include "mapset.h"
 #include "writer.h"
 
 #define TENANT_SYSTEM "#system" /* the store tenant of engine records */
@@ -65,10 +66,20 @@ typedef enum tenant_auth_rc {
 
 /* Start the registry on the store (borrowed until tenant_reg_free; w
  * runs its writes). When cfg has a static token, its tenant is created
- * if absent. On error -1 with errbuf. */
+ * if absent. Every tenant's own mapping files are compiled into maps (as
+ * "tenant/name"; NULL: none), and a file that fails stops the start like
+ * the config's own. On error -1 with errbuf. */
 int tenant_reg_new(tenant_reg **out, const scimsync_config *cfg,
 		   const scimsync_store_plugin *p, scimsync_store *s, writer *w,
-		   scimsync_store_conn *reader, char *errbuf, size_t errlen);
+		   mapset *maps, scimsync_store_conn *reader, char *errbuf,
+		   size_t errlen);
+
+/* The mapping named name for tenant: its own file if it set one, else
+ * the config's of that name; NULL if neither. Release with
+ * mapset_release on the same set. */
+mapset_ref *tenant_mapping_acquire(tenant_reg *r, const char *tenant,
+				   const char *name);
+
 /* Free (call tenant_reg_flush first, while the writer runs). NULL:
  * no-op. */
 void tenant_reg_free(tenant_reg *r);
@@ -106,7 +117,8 @@ typedef struct tenant_call {
 } tenant_call;
 
 int tenant_list(tenant_call *c, json_t **out);
-/* body: {"name", "description"?, "rate_limit"?, "audit_bodies"?} */
+/* body: {"name", "description"?, "rate_limit"?, "audit_bodies"?,
+ * "mappings"?: {NAME: "/FILE" or null}} */
 int tenant_create(tenant_call *c, const json_t *body, json_t **out);
 int tenant_show(tenant_call *c, const char *name, json_t **out);
 int tenant_update(tenant_call *c, const char *name, const json_t *body,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mapping.h"
+#include "mapset.h"
 #include "yaml_json.h"
 
 #define DATA TEST_DATADIR "/mapping/"
@@ -154,6 +155,58 @@ START_TEST(shipped_files_load)
 		ck_assert_str_eq(mapping_path(m), path);
 		mapping_free(m);
 	}
+}
+END_TEST
+
+/* Named mappings added, replaced and removed at run time (tenants' own
+ * files): a user's reference survives replacement and removal. */
+START_TEST(mapset_put_replace_remove)
+{
+	mapset_entry e = {"ldap", MAPPINGS "ldap-inetorgperson.yaml"};
+	mapset *ms;
+	mapset_ref *held, *r;
+	char err[1024];
+
+	ck_assert_msg(mapset_new(&ms, &e, 1, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(mapset_count(ms), 1);
+	ck_assert_ptr_null(mapset_acquire(ms, "acme/ldap"));
+	ck_assert_int_eq(mapset_put(ms, "acme/ldap", MAPPINGS "entra.yaml", err,
+				    sizeof(err)),
+			 0);
+	ck_assert_int_eq(mapset_count(ms), 2);
+	ck_assert_uint_eq(mapset_generation(ms, "acme/ldap"), 1);
+	held = mapset_acquire(ms, "acme/ldap");
+	ck_assert_ptr_nonnull(held);
+	ck_assert_str_eq(mapping_path(mapset_ref_mapping(held)),
+			 MAPPINGS "entra.yaml");
+	/* Replace: new users get the new file, the holder keeps the old. */
+	ck_assert_int_eq(mapset_put(ms, "acme/ldap", MAPPINGS "okta.yaml", err,
+				    sizeof(err)),
+			 0);
+	ck_assert_uint_eq(mapset_generation(ms, "acme/ldap"), 2);
+	r = mapset_acquire(ms, "acme/ldap");
+	ck_assert_str_eq(mapping_path(mapset_ref_mapping(r)),
+			 MAPPINGS "okta.yaml");
+	ck_assert_str_eq(mapping_path(mapset_ref_mapping(held)),
+			 MAPPINGS "entra.yaml");
+	mapset_release(ms, r);
+	/* A broken file changes nothing and says why. */
+	ck_assert_int_lt(mapset_put(ms, "acme/ldap", DATA "nonexistent.yaml",
+				    err, sizeof(err)),
+			 0);
+	ck_assert_msg(strstr(err, "acme/ldap"), "%s", err);
+	ck_assert_uint_eq(mapset_generation(ms, "acme/ldap"), 2);
+	/* Remove: gone for new users; the holder's version still works. */
+	ck_assert_int_eq(mapset_remove(ms, "acme/ldap"), 0);
+	ck_assert_int_lt(mapset_remove(ms, "acme/ldap"), 0);
+	ck_assert_ptr_null(mapset_acquire(ms, "acme/ldap"));
+	ck_assert_int_eq(mapset_count(ms), 1);
+	ck_assert_str_eq(mapping_path(mapset_ref_mapping(held)),
+			 MAPPINGS "entra.yaml");
+	mapset_release(ms, held);
+	ck_assert_int_eq(mapset_reload(ms, NULL, NULL), 0);
+	ck_assert_uint_eq(mapset_generation(ms, "ldap"), 2);
+	mapset_free(ms);
 }
 END_TEST
 
@@ -568,6 +621,7 @@ static Suite *mapping_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, shipped_files_load);
+	tcase_add_test(tc, mapset_put_replace_remove);
 	tcase_add_test(tc, ldap_entra_user);
 	tcase_add_test(tc, ldap_okta_user_multivalued_mail);
 	tcase_add_test(tc, entra_extends_ldap);

@@ -80,6 +80,26 @@ check "--json tenant list" $?
 "$ctl" --json tenant show acme | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["audit_bodies"]=={"enabled":True,"retention_days":3}, d; assert d["rate_limit"]["requests_per_second"]==50, d'
 check "tenant set took effect" $?
 
+# A tenant's own mapping file: checked when set, reloaded on SIGHUP, and
+# dropped again with NAME=.
+map="$src/mappings/ldap-inetorgperson.yaml"
+"$ctl" tenant set acme --mapping "ldap=$map" >"$tmp/out"
+grep -q "mappings.ldap: *$map" "$tmp/out"; check "tenant mapping set" $?
+grep -q "tenant acme uses $map for 'ldap'" "$tmp/log"; check "tenant mapping loaded" $?
+printf 'user:\n  uid: "{{ userName | nosuchfilter }}"\n' >"$tmp/bad.yaml"
+rc=0; "$ctl" tenant set acme --mapping "ldap=$tmp/bad.yaml" >/dev/null 2>"$tmp/err" || rc=$?
+test "$rc" = 1 && grep -q "bad.yaml:2:" "$tmp/err"; check "broken mapping refused with file:line" $?
+"$ctl" --json tenant show acme | grep -q "ldap-inetorgperson.yaml"; check "refused file changed nothing" $?
+kill -HUP "$pid"
+ok=1
+for _ in $(seq 200); do
+	grep -q "mapping 'acme/ldap' ($map) reloaded" "$tmp/log" && { ok=0; break; }
+	sleep 0.05
+done
+check "SIGHUP reloads the tenant's file" $ok
+"$ctl" --json tenant set acme --mapping ldap= | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["mappings"]=={}, d'
+check "NAME= drops the tenant's file" $?
+
 # Tokens: the printed token works on the SCIM port, once revoked it does not.
 "$ctl" token create acme okta-prod --expires-in 30 >"$tmp/out"
 check "token create" $?

@@ -758,13 +758,54 @@ static const char *authenticate(scim_srv *srv, evhtp_request_t *req,
 		rc->detail = "unknown token";
 		break;
 	}
+	scim_error_set(err, 401, NULL, "invalid bearer token");
+	return NULL;
+}
+
+/* Refused tokens are limited per client address (AUTH_FAIL_RATE a
+ * second, AUTH_FAIL_BURST at once): past that, a guessing or misconfigured
+ * client gets 429 with Retry-After instead of 401, and no log line each
+ * (the audit line still says it). Good tokens never count here. */
+#define AUTH_FAIL_RATE 5.0
+#define AUTH_FAIL_BURST 20.0
+
+static void refused_limit(scim_srv *srv, evhtp_request_t *req, scim_reqctx *rc,
+			  scim_error *err)
+{
+	char key[RATELIMIT_KEY_MAX + 1];
+	struct timespec now;
+	int wait;
+
+	key[0] = '!'; /* never a token prefix or tenant name */
+	scim_client_addr(req, key + 1, sizeof(key) - 1, false);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	wait = ratelimit_take_at(
+		srv->rl, key, strlen(key), AUTH_FAIL_RATE, AUTH_FAIL_BURST,
+		(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	if (wait > 0) {
+		char after[16];
+
+		snprintf(after, sizeof(after), "%d", wait);
+		add_header(req, "Retry-After", after);
+		scim_error_set(err, 429, NULL,
+			       "too many refused requests from this address; "
+			       "retry after %d s",
+			       wait);
+		rc->detail = "refused token, rate limited";
+	}
+}
+
+/* Which token was refused and why (never its secret). */
+static void log_refusal(evhtp_request_t *req, const scim_reqctx *rc)
+{
+	char client[64];
+
+	scim_client_addr(req, client, sizeof(client), false);
 	log_msg(LOG_INFO, "auth", "refused a request from %s: %s%s%s%s%s%s",
 		client, rc->detail, rc->auth.token_prefix[0] ? " scim_" : "",
 		rc->auth.token_prefix[0] ? rc->auth.token_prefix : "",
 		rc->auth.token_prefix[0] ? "_..." : "",
 		rc->auth.token_name[0] ? " name " : "", rc->auth.token_name);
-	scim_error_set(err, 401, NULL, "invalid bearer token");
-	return NULL;
 }
 
 /* ---- Routing ---- */
@@ -900,6 +941,10 @@ static void route(scim_srv *srv, evhtp_request_t *req)
 
 	tenant = authenticate(srv, req, rc, &err);
 	if (tenant == NULL) {
+		if (err.status == 401)
+			refused_limit(srv, req, rc, &err);
+		if (err.status == 401)
+			log_refusal(req, rc);
 		scim_reply_error(req, &err);
 		scim_query_clear(&q);
 		return;

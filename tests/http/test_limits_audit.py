@@ -70,6 +70,32 @@ class RateLimitTest(PrivateDaemonTest):
         self.assertEqual(self.c.get("/Users").status, 200)
 
 
+class RefusedTokenLimitTest(PrivateDaemonTest):
+    """Refused tokens are limited per client address (burst 20, then 5 a
+    second): a guessing client gets 429 with Retry-After, a good token from
+    the same address never does, and the log does not grow per guess."""
+    extra = "rate_limit:\n  requests_per_second: 0\n"
+
+    def test_guessing_gets_429_and_good_tokens_pass(self):
+        bad = Client(self.d, token="scim_0123456789ab_" + "0" * 64)
+        statuses = []
+        retry = None
+        for _ in range(40):
+            r = bad.get("/Users")
+            statuses.append(r.status)
+            if r.status == 429:
+                retry = r.headers.get("Retry-After")
+                self.assertEqual(r.json["status"], "429")
+            # A good token from the same address is never held back.
+            self.assertEqual(self.c.get("/Users", params={"count": "0"})
+                             .status, 200)
+        self.assertEqual(statuses[:20], [401] * 20, statuses)
+        self.assertIn(429, statuses)
+        self.assertGreaterEqual(int(retry), 1)
+        refusals = self.d.log_text().count("refused a request from")
+        self.assertLess(refusals, 30, "one log line per guess")
+
+
 class AuditLogTest(PrivateDaemonTest):
 
     def extra_config(self):

@@ -845,6 +845,32 @@ int audit_open(audit_log **out, const audit_opts *o, char *errbuf,
 	return 0;
 }
 
+/* Shrink, in place, every "scim_<hex>_<secret>" in s to
+ * "scim_<hex>_***": a client that puts a token in a URL must not get it
+ * into the log. */
+static void redact_tokens(char *s)
+{
+	char *p = s;
+
+	while ((p = strstr(p, "scim_")) != NULL) {
+		char *q = p + 5, *end;
+
+		while ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'))
+			q++;
+		if (q == p + 5 || *q != '_') {
+			p += 5;
+			continue;
+		}
+		q++;
+		end = q + strcspn(q, "/?&# ");
+		if (end - q > 3) {
+			memcpy(q, "***", 3);
+			memmove(q + 3, end, strlen(end) + 1);
+		}
+		p = q;
+	}
+}
+
 void audit_write(audit_log *a, const audit_rec *r)
 {
 	size_t lens[N_STR_FIELDS], size = sizeof(qrec);
@@ -877,6 +903,8 @@ void audit_write(audit_log *a, const audit_rec *r)
 
 			rec_set_str(&q->r, i,
 				    s ? put_copy(&p, s, lens[i]) : NULL);
+			if (s != NULL)
+				redact_tokens((char *)rec_str(&q->r, i));
 		}
 		if (r->request_body != NULL)
 			q->r.request_body = put_copy(&p, r->request_body,

@@ -44,6 +44,7 @@ typedef struct scim_reqctx {
 	int status;	    /* the status sent (scim_send) */
 	char *req_body;	    /* captured (redacted) bodies, or NULL */
 	char *resp_body;
+	bool audited; /* the audit line is written (at the reply) */
 } scim_reqctx;
 
 #define CAPTURE_MAX_BYTES (256 * 1024)
@@ -155,6 +156,8 @@ const char *scim_query_get(const scim_query *q, const char *name, bool *present)
 static evhtp_res on_request_fini(evhtp_request_t *req, void *arg);
 
 /* A body captured for the audit database: redacted, bounded. */
+static void audit_request(scim_reqctx *rc, evhtp_request_t *req, int status);
+
 static char *capture(struct evbuffer *b)
 {
 	size_t len = b ? evbuffer_get_length(b) : 0;
@@ -182,6 +185,12 @@ void scim_send(evhtp_request_t *req, int status)
 		    rc->req_body == NULL) {
 			rc->req_body = capture(req->buffer_in);
 			rc->resp_body = capture(req->buffer_out);
+		}
+		/* Audited as the reply leaves, so an audit query made after
+		 * the client has its answer finds the request. */
+		if (!rc->audited) {
+			audit_request(rc, req, status);
+			rc->audited = true;
 		}
 	}
 	evhtp_send_reply(req, status);
@@ -1088,7 +1097,8 @@ static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
 	scim_reqctx *rc = arg;
 	scim_srv *srv = rc->srv;
 
-	audit_request(rc, req, rc->status);
+	if (!rc->audited)
+		audit_request(rc, req, rc->status);
 	free(rc->req_body);
 	free(rc->resp_body);
 	free(rc);
@@ -1155,8 +1165,13 @@ static evhtp_res async_req_gone(evhtp_request_t *req, void *arg)
 
 	a->req = NULL;
 	/* The client went away before its write was durable: status 0. */
-	audit_request(a->rctx, req, 0);
-	free(a->rctx);
+	if (a->rctx) {
+		if (!a->rctx->audited)
+			audit_request(a->rctx, req, 0);
+		free(a->rctx->req_body);
+		free(a->rctx->resp_body);
+		free(a->rctx);
+	}
 	a->rctx = NULL;
 	atomic_fetch_sub(&a->srv->inflight, 1);
 	return EVHTP_RES_OK;

@@ -308,14 +308,21 @@ void tenant_settings_of(const tenant_reg *r, const json_t *rec, ten_entry *e)
 
 /* Replace the cached token prefix (and its tenant) by what the store
  * holds; a token or tenant the store lacks leaves the cache. Caller holds
- * no lock. 0, 404, or 503. */
+ * no lock. 0, 404, 503, or 1: an admin change raced the read, call
+ * again. */
 static int cache_load(tenant_reg *r, scimsync_store_conn *c, const char *prefix,
 		      int64_t now_ms)
 {
 	json_t *tok = NULL, *ten = NULL;
 	tok_entry *e = NULL, **tp;
 	ten_entry *t = NULL, **np;
-	int rc = tenant_rec_get(r, c, SCIMSYNC_RES_TOKEN, prefix, &tok);
+	uint64_t gen;
+	int rc;
+
+	pthread_rwlock_rdlock(&r->lock);
+	gen = r->gen;
+	pthread_rwlock_unlock(&r->lock);
+	rc = tenant_rec_get(r, c, SCIMSYNC_RES_TOKEN, prefix, &tok);
 
 	if (rc == 0)
 		rc = tenant_rec_get(r, c, SCIMSYNC_RES_TENANT,
@@ -355,6 +362,14 @@ static int cache_load(tenant_reg *r, scimsync_store_conn *c, const char *prefix,
 	json_decref(ten);
 
 	pthread_rwlock_wrlock(&r->lock);
+	if (r->gen != gen) {
+		/* An admin change landed while we read: what we read may be
+		 * older than it. Read again. */
+		pthread_rwlock_unlock(&r->lock);
+		free(e);
+		free(t);
+		return 1;
+	}
 	tp = tenant_tok_slot(r, prefix);
 	if (*tp) {
 		tok_entry *old = *tp;
@@ -396,6 +411,7 @@ static int cache_load(tenant_reg *r, scimsync_store_conn *c, const char *prefix,
 void tenant_cache_forget(tenant_reg *r, const char *name)
 {
 	pthread_rwlock_wrlock(&r->lock);
+	r->gen++;
 	for (int b = 0; b < TOK_BUCKETS; b++) {
 		tok_entry **pp = &r->tok[b];
 
@@ -493,7 +509,11 @@ tenant_auth_rc tenant_authenticate(tenant_reg *r, scimsync_store_conn *reader,
 		if (lookup(r, prefix, hash, client, now_ms, out, &rc) ==
 		    LOOK_DONE)
 			return rc;
-		switch (cache_load(r, reader, prefix, now_ms)) {
+		int loaded = 1;
+
+		for (int tries = 0; loaded == 1 && tries < 8; tries++)
+			loaded = cache_load(r, reader, prefix, now_ms);
+		switch (loaded) {
 		case 0:
 			if (lookup(r, prefix, hash, client, now_ms, out, &rc) ==
 			    LOOK_DONE)

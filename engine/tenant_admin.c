@@ -503,6 +503,7 @@ int tenant_update(tenant_call *c, const char *name, const json_t *body,
 		/* Every worker sees the new limits from the next request. */
 		tenant_settings_of(c->reg, a.rec, &t);
 		pthread_rwlock_wrlock(&c->reg->lock);
+		c->reg->gen++;
 		np = tenant_ten_slot(c->reg, name);
 		if (*np) {
 			(*np)->rate = t.rate;
@@ -839,6 +840,7 @@ int token_revoke(tenant_call *c, const char *tenant, const char *id,
 	}
 	/* Durable; now no worker accepts it any more. */
 	pthread_rwlock_wrlock(&c->reg->lock);
+	c->reg->gen++;
 	e = *tenant_tok_slot(c->reg, id);
 	if (e)
 		e->revoked_ms = tenant_jint(a.rec, "revoked_ms");

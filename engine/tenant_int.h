@@ -46,6 +46,10 @@ struct tenant_reg {
 	writer *w;
 	mapset *maps;	       /* tenants' own files as "tenant/name" */
 	pthread_rwlock_t lock; /* the two maps */
+	/* Bumped (under lock) by every admin change to the cache; a load
+	 * that read the store before the bump is discarded and redone, so
+	 * it cannot put back a token that was just revoked or deleted. */
+	uint64_t gen;
 	tok_entry *tok[TOK_BUCKETS];
 	ten_entry *ten[TEN_BUCKETS];
 	pthread_mutex_t touch_mu; /* last_client, dirty */

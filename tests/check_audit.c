@@ -722,6 +722,28 @@ static void expect_redacted(const char *in, const char *want)
 	free(out);
 }
 
+/* A token sent in a URL never reaches the log whole. */
+START_TEST(token_in_path_is_cut)
+{
+	audit_log *a = open_log("p.log", NULL, 0);
+	audit_rec r = base_rec(T0);
+	char *buf;
+
+	r.path = "/api/v1/tenants/acme/scim/tokens/"
+		 "scim_0a1b2c3d4e5f_SECRETSECRETSECRET/x";
+	r.detail = "scim_abc_SECRET2SECRET2 and scim_nothex_keep";
+	audit_write(a, &r);
+	ck_assert_int_eq(audit_flush(a, 5000), 0);
+	buf = slurp("p.log", NULL);
+	ck_assert_ptr_null(strstr(buf, "SECRET"));
+	ck_assert_ptr_nonnull(
+		strstr(buf, "/scim/tokens/scim_0a1b2c3d4e5f_***/x\""));
+	ck_assert_ptr_nonnull(strstr(buf, "scim_abc_*** and scim_nothex_keep"));
+	free(buf);
+	audit_close(a);
+}
+END_TEST
+
 START_TEST(redact_nested_names)
 {
 	expect_redacted(
@@ -1077,6 +1099,7 @@ int main(void)
 	tcase_add_test(tc, redact_nested_names);
 	tcase_add_test(tc, redact_patch_operations);
 	tcase_add_test(tc, redact_token_strings);
+	tcase_add_test(tc, token_in_path_is_cut);
 	tcase_add_test(tc, redact_not_json_oversize_empty);
 	tcase_add_test(tc, many_writers);
 	tcase_add_test(tc, close_drains_the_queue);

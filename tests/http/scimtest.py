@@ -459,11 +459,14 @@ class Response(object):
 
 
 class Client(object):
-    """Speaks SCIM to the server; one TCP connection per request."""
+    """Speaks SCIM to the server; one TCP connection per request. token:
+    the bearer token (default: the server's); source: the local address
+    to connect from (default: the system's choice)."""
 
-    def __init__(self, srv, token=None):
+    def __init__(self, srv, token=None, source=None):
         self.srv = srv
         self.token = srv.token if token is None else token
+        self.source = source
 
     def url(self, path, params=None):
         if path.startswith("http://"):
@@ -499,8 +502,9 @@ class Client(object):
                     h.pop(k, None)
                 else:
                     h[k] = v
-        conn = http.client.HTTPConnection(self.srv.host, self.srv.port,
-                                          timeout=timeout)
+        conn = http.client.HTTPConnection(
+            self.srv.host, self.srv.port, timeout=timeout,
+            source_address=(self.source, 0) if self.source else None)
         try:
             try:
                 conn.request(method, url, body=data, headers=h)
@@ -780,3 +784,384 @@ def run_threads(fn, n):
     if errors:
         raise errors[0]
     return results
+
+
+# ---- admin API: tenants, tokens, audit ---------------------------------
+#
+# Tests of multi-tenancy, the admin API and the audit database start a
+# daemon of their own with an `admin:` section (AdminDaemon) and speak to
+# the admin listener with AdminClient (JSON in and out). SCIM tokens made
+# by the admin API go into Client(d, token=...).
+
+ADMIN_PREFIX = "/api/v1"
+SCIM_TOKEN_RE = r"^scim_[0-9a-f]{12}_[0-9a-f]{64}$"
+
+
+_loopback_lock = threading.Lock()
+_loopback_next = [0]
+_loopback_ok = []
+
+
+def fresh_loopback():
+    """A loopback address (127.1.x.y) no other caller in this process got,
+    to connect from: the daemon limits refused requests per client
+    address, so a test that wants 401s gets an address of its own. None
+    where only 127.0.0.1 can be bound (not Linux)."""
+    with _loopback_lock:
+        if not _loopback_ok:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.1.0.1", 0))
+                _loopback_ok.append(True)
+            except OSError:
+                _loopback_ok.append(False)
+            finally:
+                s.close()
+        if not _loopback_ok[0]:
+            return None
+        n = _loopback_next[0]
+        _loopback_next[0] += 1
+    return "127.1.%d.%d" % (n // 250 % 256, n % 250 + 1)
+
+
+def make_admin_token():
+    """An admin token (only its SHA-256 goes into the config)."""
+    return "admtok_" + os.urandom(32).hex()
+
+
+def token_secret(token):
+    """The secret part of a scim_<prefix>_<secret> token."""
+    return token.split("_", 2)[2]
+
+
+def rfc3339(unix_seconds):
+    """RFC 3339 UTC with milliseconds, as the admin API writes times."""
+    ms = int(round(unix_seconds * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + \
+        ".%03dZ" % (ms % 1000)
+
+
+def parse_rfc3339(text):
+    """Unix seconds of an RFC 3339 UTC time ("...Z", optional fraction)."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$", text)
+    if m is None:
+        raise ValueError("not an RFC 3339 UTC time: %r" % (text,))
+    import calendar
+    t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return t + (float("0." + m.group(2)) if m.group(2) else 0.0)
+
+
+def admin_config(admin_port, admin_token, rate_per_second=0,
+                 audit_path="audit.log", audit_db="audit.db"):
+    """The extra_config of a daemon with the admin API and the audit log
+    (paths relative to the config file's folder, the daemon's workdir)."""
+    text = "rate_limit:\n  requests_per_second: %s\n" % rate_per_second
+    text += ("admin:\n  listen:\n    address: 127.0.0.1\n    port: %d\n"
+             "  token_sha256: %s\n" % (admin_port, sha256_hex(admin_token)))
+    if audit_path or audit_db:
+        text += "audit:\n"
+        if audit_path:
+            text += "  path: %s\n" % audit_path
+        if audit_db:
+            text += "  database: %s\n" % audit_db
+    return text
+
+
+class AdminClient(object):
+    """Speaks JSON to the admin API; one TCP connection per request.
+    Paths are relative to /api/v1 unless absolute=True."""
+
+    _DEFAULT = object()
+
+    def __init__(self, host, port, token=None):
+        self.host = host
+        self.port = port
+        self.token = token
+
+    def request(self, method, path, body=None, params=None, token=_DEFAULT,
+                headers=None, raw=None, absolute=False, timeout=30):
+        url = path if absolute else ADMIN_PREFIX + path
+        q = encode_params(params)
+        if q:
+            url += ("&" if "?" in url else "?") + q
+        tok = self.token if token is AdminClient._DEFAULT else token
+        h = {"Accept": "application/json"}
+        if tok is not None:
+            h["Authorization"] = "Bearer " + tok
+        data = None
+        if raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        elif body is not None:
+            data = json.dumps(body).encode("utf-8")
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        if headers:
+            h.update(headers)
+        conn = http.client.HTTPConnection(self.host, self.port,
+                                          timeout=timeout)
+        try:
+            conn.request(method, url, body=data, headers=h)
+            r = conn.getresponse()
+            payload = r.read()
+            return Response(method, url, r.status, r.reason, r.headers,
+                            payload)
+        finally:
+            conn.close()
+
+    def get(self, path, params=None, **kw):
+        return self.request("GET", path, params=params, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # -- the API's calls (Responses; the caller checks the status)
+
+    def tenants(self):
+        return self.get("/tenants")
+
+    def tenant_create(self, name, **settings):
+        body = {"name": name}
+        body.update(settings)
+        return self.post("/tenants", body)
+
+    def tenant_show(self, name):
+        return self.get("/tenants/" + name)
+
+    def tenant_patch(self, name, **settings):
+        return self.patch("/tenants/" + name, settings)
+
+    def tenant_delete(self, name, confirm=None):
+        return self.delete("/tenants/" + name, params=None if confirm is None
+                           else {"confirm": confirm})
+
+    def tokens(self, tenant):
+        return self.get("/tenants/%s/scim/tokens" % tenant)
+
+    def token_create(self, tenant, name, **expiry):
+        body = {"name": name}
+        body.update(expiry)
+        return self.post("/tenants/%s/scim/tokens" % tenant, body)
+
+    def token_show(self, tenant, token_id):
+        return self.get("/tenants/%s/scim/tokens/%s" % (tenant, token_id))
+
+    def token_revoke(self, tenant, token_id):
+        return self.delete("/tenants/%s/scim/tokens/%s" % (tenant, token_id))
+
+    def audit(self, **params):
+        return self.get("/audit", params=params or None)
+
+    def tenant_audit(self, tenant, **params):
+        return self.get("/tenants/%s/audit" % tenant, params=params or None)
+
+
+class AdminDaemon(Daemon):
+    """A private scimsyncd with the admin API (its own port and token) and
+    the audit log (audit.log, audit.db in its workdir). extra_config is
+    appended to the admin section."""
+
+    def __init__(self, admin_token=None, admin_port=None, rate_per_second=0,
+                 audit=True, extra_config="", **kw):
+        self.admin_token = admin_token or make_admin_token()
+        self.admin_port = admin_port or free_port()
+        cfg = admin_config(self.admin_port, self.admin_token,
+                           rate_per_second=rate_per_second,
+                           audit_path="audit.log" if audit else None,
+                           audit_db="audit.db" if audit else None)
+        Daemon.__init__(self, extra_config=cfg + (extra_config or ""), **kw)
+        self.stop_note = ""
+
+    @property
+    def audit_path(self):
+        return os.path.join(self.workdir, "audit.log")
+
+    @property
+    def audit_db_path(self):
+        return os.path.join(self.workdir, "audit.db")
+
+    def admin_client(self, token=AdminClient._DEFAULT):
+        return AdminClient(self.host, self.admin_port,
+                           self.admin_token if token is AdminClient._DEFAULT
+                           else token)
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """Like Daemon.stop; if the daemon is still running after the
+        deadline, self.stop_note says whether a connection to the admin
+        port let it finish (a diagnostic), and the result is still None."""
+        self.stop_note = ""
+        if self.proc is None or self.proc.poll() is not None:
+            return Daemon.stop(self, timeout)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            s = socket.create_connection((self.host, self.admin_port), 2)
+            s.close()
+        except OSError:
+            pass
+        try:
+            rc = self.proc.wait(3)
+            self.stop_note = (
+                "still running %.0f s after SIGTERM; it exited (status %s) "
+                "only once a connection to the admin port woke it"
+                % (timeout, rc))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.stop_note = ("still running %.0f s after SIGTERM (and 3 s "
+                              "after a connection to the admin port); killed"
+                              % timeout)
+        return None
+
+    def files_to_scan(self):
+        """Every file the daemon writes: log, audit log and databases
+        (with SQLite's -wal/-journal files)."""
+        out = []
+        for name in sorted(os.listdir(self.workdir)):
+            if name == "scimsyncd.yaml":
+                continue
+            p = os.path.join(self.workdir, name)
+            if os.path.isfile(p):
+                out.append(p)
+        return out
+
+
+class Tenant(object):
+    """A tenant made through the admin API, with one token and a Client
+    (connecting from source)."""
+
+    def __init__(self, daemon, name, token_json, source=None):
+        self.name = name
+        self.token = token_json["token"]
+        self.token_id = token_json["id"]
+        self.token_json = token_json
+        self.client = Client(daemon, token=self.token, source=source)
+
+
+class AdminDaemonTestCase(ScimTestCase):
+    """Tests on one private AdminDaemon per class (started in setUpClass;
+    stopped in tearDownClass, which fails unless the exit status after
+    SIGTERM is 0). Every secret a test registers with remember_secret()
+    is looked for, after the stop, in every file the daemon wrote; finding
+    one fails the class."""
+
+    daemon_kwargs = {}
+
+    @classmethod
+    def setUpClass(cls):
+        if os.environ.get("SCIMSYNC_TEST_URL"):
+            raise unittest.SkipTest("private-instance test (SCIMSYNC_TEST_URL)")
+        cls.d = AdminDaemon(**cls.daemon_kwargs)
+        cls.secrets = [cls.d.admin_token, token_secret(cls.d.token)]
+        try:
+            cls.d.start()
+        except DaemonError:
+            cls.d.cleanup(keep=True)
+            raise
+        cls.admin = cls.d.admin_client()
+
+    @classmethod
+    def tearDownClass(cls):
+        d = cls.d
+        rc = d.stop(STOP_TIMEOUT)
+        problems = []
+        if rc != 0:
+            problems.append("scimsyncd did not shut down cleanly on SIGTERM: "
+                            "%s %s" % ("exit status %s" % rc if rc is not None
+                                       else "no exit", d.stop_note))
+        for path in d.files_to_scan():
+            with open(path, "rb") as f:
+                data = f.read()
+            for s in cls.secrets:
+                if s and s.encode() in data:
+                    problems.append("a secret (%s...) is in %s"
+                                    % (s[:10], path))
+        if problems:
+            sys.stderr.write("\n%s\n" % d.log_tail())
+        d.cleanup(keep=bool(problems))
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+    def setUp(self):
+        self.srv = self.d
+        # Each test connects from a loopback address of its own, so the
+        # refused requests of one test (limited per address) do not
+        # turn the 401s another test expects into 429s.
+        self.source = fresh_loopback()
+        self.c = Client(self.d, source=self.source)
+
+    def client(self, token):
+        """A Client with token, from this test's address."""
+        return Client(self.d, token=token, source=self.source)
+
+    def run(self, result=None):
+        if result is None:
+            return unittest.TestCase.run(self, result)
+        d = getattr(type(self), "d", None)
+        log_start = d.log_size() if d is not None else 0
+        before = len(result.failures) + len(result.errors)
+        ret = unittest.TestCase.run(self, result)
+        if d is not None and \
+                len(result.failures) + len(result.errors) > before:
+            seg = d.log_text(log_start).splitlines()
+            sys.stderr.write(
+                "\n---- scimsyncd log while %s ran (%d lines, last %d) "
+                "----\n%s\n---- end ----\n" % (
+                    self.id(), len(seg), min(len(seg), LOG_LINES_ON_FAILURE),
+                    "\n".join(seg[-LOG_LINES_ON_FAILURE:])))
+        return ret
+
+    # -- helpers
+
+    def remember_secret(self, secret):
+        type(self).secrets.append(secret)
+
+    def assertAdminOk(self, resp, status=200):
+        """resp is status with a JSON object body; returns the body."""
+        self.assertStatus(resp, status)
+        self.assertEqual(resp.content_type, "application/json", repr(resp))
+        body = resp.json
+        self.assertIsInstance(body, dict, repr(resp))
+        return body
+
+    def assertAdminError(self, resp, *statuses):
+        """resp is an admin API error {"status": N, "error": "..."}."""
+        self.assertStatus(resp, *statuses)
+        self.assertEqual(resp.content_type, "application/json", repr(resp))
+        body = resp.json
+        self.assertEqual(body.get("status"), resp.status, repr(resp))
+        self.assertIsInstance(body.get("error"), str, repr(resp))
+        self.assertTrue(body["error"], repr(resp))
+        return body
+
+    def create_token(self, tenant, name=None, **expiry):
+        r = self.admin.token_create(tenant, name or uniq("tok")[:40],
+                                    **expiry)
+        body = self.assertAdminOk(r, 201)
+        self.assertRegex(body.get("token", ""), SCIM_TOKEN_RE, repr(r))
+        self.remember_secret(token_secret(body["token"]))
+        return body
+
+    def new_tenant(self, prefix="t", **settings):
+        """A fresh tenant with one token: a Tenant."""
+        name = "%s-%s" % (prefix, uuid.uuid4().hex[:12])
+        self.assertAdminOk(self.admin.tenant_create(name, **settings), 201)
+        return Tenant(self.d, name, self.create_token(name), self.source)
+
+    def poll(self, fn, what, timeout=5.0, interval=0.05):
+        """fn() until it returns something true (returned), or fail."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = fn()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                self.fail("%s: not within %.1f s" % (what, timeout))
+            time.sleep(interval)

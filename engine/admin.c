@@ -23,6 +23,14 @@
 #define ADMIN_MAX_BODY (64 * 1024)
 #define ADMIN_PREFIX "/api/v1"
 
+/* Open connections, so the ones still open at shutdown are freed
+ * (libevhtp leaves them to the process's end). Admin thread only. */
+typedef struct admin_conn {
+	evhtp_connection_t *conn;
+	struct admin_srv *a;
+	struct admin_conn *prev, *next;
+} admin_conn;
+
 struct admin_srv {
 	const scimsync_config *cfg;
 	tenant_reg *reg;
@@ -35,6 +43,7 @@ struct admin_srv {
 	evhtp_t *htp;
 	pthread_t thread;
 	bool running;
+	admin_conn *conns;
 };
 
 /* What one admin request did, for its reply and its audit line. */
@@ -432,6 +441,39 @@ static void on_request(evhtp_request_t *req, void *arg)
 	serve(arg, req);
 }
 
+static evhtp_res on_conn_fini(evhtp_connection_t *conn, void *arg)
+{
+	admin_conn *ac = arg;
+
+	(void)conn;
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		ac->a->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	free(ac);
+	return EVHTP_RES_OK;
+}
+
+static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
+{
+	admin_srv *a = arg;
+	admin_conn *ac = calloc(1, sizeof(*ac));
+
+	if (ac == NULL)
+		return EVHTP_RES_OK;
+	ac->conn = conn;
+	ac->a = a;
+	ac->next = a->conns;
+	if (a->conns)
+		a->conns->prev = ac;
+	a->conns = ac;
+	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
+				  (evhtp_hook)on_conn_fini, ac);
+	return EVHTP_RES_OK;
+}
+
 static void *admin_main(void *arg)
 {
 	admin_srv *a = arg;
@@ -474,6 +516,7 @@ int admin_start(admin_srv **out, const scimsync_config *cfg, tenant_reg *reg,
 		goto fail;
 	}
 	evhtp_set_gencb(a->htp, on_request, a);
+	evhtp_set_post_accept_cb(a->htp, on_accept, a);
 	if (evhtp_bind_socket(a->htp, cfg->admin_address,
 			      (uint16_t)cfg->admin_port, 64) < 0) {
 		snprintf(errbuf, errlen, "admin: cannot listen on %s:%d: %m",
@@ -501,6 +544,14 @@ void admin_stop(admin_srv *a)
 	if (a->running) {
 		event_base_loopbreak(a->base);
 		pthread_join(a->thread, NULL);
+	}
+	/* The thread is gone: its connections are ours to free. */
+	while (a->conns) {
+		admin_conn *ac = a->conns;
+
+		evhtp_connection_free(ac->conn);
+		if (a->conns == ac) /* the hook did not run */
+			on_conn_fini(NULL, ac);
 	}
 	if (a->htp) {
 		evhtp_unbind_socket(a->htp);

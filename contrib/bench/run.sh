@@ -39,7 +39,7 @@ USERS=${USERS:-100000}
 POOL=${POOL:-100000}
 GROUP_BATCH=${GROUP_BATCH:-5000}
 BULK_OPS=1000
-TOKEN="bench_$$_$RANDOM$RANDOM"
+ADMIN_TOKEN="benchadm_$$_$RANDOM$RANDOM"
 
 for t in wrk curl jq awk cc pkg-config make sha256sum; do
 	command -v "$t" >/dev/null || {
@@ -169,9 +169,9 @@ fi
 # ---------------------------------------------------------------- start
 port=$(pick_port)
 cport=$(pick_port "$port")
+aport=$(pick_port "$cport")
 base="http://127.0.0.1:$port/scim/v2"
 cbase="http://127.0.0.1:$cport/scim/v2"
-auth="Authorization: Bearer $TOKEN"
 cat >"$work/scimsyncd.yaml" <<YAML
 listen: {address: 127.0.0.1, port: $port, threads: $THREADS}
 log_level: warn
@@ -180,7 +180,9 @@ store:
   options: {path: $work/scim.db, synchronous: FULL${STORE_OPTIONS:+, $STORE_OPTIONS}}
 rate_limit: {requests_per_second: 0}   # measuring capacity, not the limiter
 limits: {max_body_bytes: 8388608, max_results: 1000, bulk_max_operations: $BULK_OPS, bulk_max_payload: 8388608}
-auth: {tenant: default, token_sha256: $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)}
+admin:
+  listen: {address: 127.0.0.1, port: $aport}
+  token_sha256: $(printf %s "$ADMIN_TOKEN" | sha256sum | cut -d' ' -f1)
 YAML
 "$work/bin/scimsyncd" -c "$work/scimsyncd.yaml" >"$work/scimsyncd.log" 2>&1 &
 srv_pid=$!
@@ -197,6 +199,13 @@ if ! wait_http "$cbase/" 20 "$canned_pid"; then
 	exit 1
 fi
 log "scimsyncd pid $srv_pid on :$port ($THREADS threads), canned pid $canned_pid on :$cport"
+# The production path: a tenant and a token made with the admin API.
+abase="http://127.0.0.1:$aport/api/v1"
+curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "$abase/tenants" \
+	-d '{"name": "bench"}' >/dev/null
+TOKEN=$(curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" \
+	"$abase/tenants/bench/scim/tokens" -d '{"name": "wrk"}' | jq -r .token)
+auth="Authorization: Bearer $TOKEN"
 
 # ---------------------------------------------------------------- wrk
 declare -A RPS P50 P99 BAD REQS READDS

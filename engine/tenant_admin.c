@@ -263,6 +263,27 @@ void tenant_maps_sync(tenant_reg *r, const char *tenant, const json_t *old,
 
 /* ---- Admin: tenants ---- */
 
+/* {key: [render(r) for r in recs sorted by cmp]}; steals recs. */
+static json_t *render_sorted(tenant_call *c, json_t *recs,
+			     int (*cmp)(const void *, const void *),
+			     json_t *(*render)(tenant_call *, const json_t *),
+			     const char *key)
+{
+	size_t n = json_array_size(recs), i;
+	const json_t **v = calloc(n + 1, sizeof(*v));
+	json_t *arr = json_array();
+
+	for (i = 0; v && i < n; i++)
+		v[i] = json_array_get(recs, i);
+	if (v)
+		qsort(v, n, sizeof(*v), cmp);
+	for (i = 0; v && i < n; i++)
+		json_array_append_new(arr, render(c, v[i]));
+	free(v);
+	json_decref(recs);
+	return json_pack("{s:o}", key, arr);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(tenant_jstr(*(json_t *const *)a, "name"),
@@ -271,26 +292,13 @@ static int by_name(const void *a, const void *b)
 
 int tenant_list(tenant_call *c, json_t **out)
 {
-	json_t *recs, *arr;
-	size_t n, i;
-	json_t **v;
+	json_t *recs;
 
 	if (tenant_rec_list(c->reg, c->reader, TENANT_SYSTEM,
 			    SCIMSYNC_RES_TENANT, SCIMSYNC_IDX_NONE, NULL,
 			    &recs) != 0)
 		return store_fail(c);
-	n = json_array_size(recs);
-	v = calloc(n + 1, sizeof(*v));
-	arr = json_array();
-	for (i = 0; v && i < n; i++)
-		v[i] = json_array_get(recs, i);
-	if (v)
-		qsort(v, n, sizeof(*v), by_name);
-	for (i = 0; v && i < n; i++)
-		json_array_append_new(arr, tenant_render(c, v[i]));
-	free(v);
-	json_decref(recs);
-	*out = json_pack("{s:o}", "tenants", arr);
+	*out = render_sorted(c, recs, by_name, tenant_render, "tenants");
 	return 200;
 }
 
@@ -611,9 +619,7 @@ static int by_created(const void *a, const void *b)
 
 int token_list(tenant_call *c, const char *tenant, json_t **out)
 {
-	json_t *recs, *arr;
-	json_t **v;
-	size_t n, i;
+	json_t *recs;
 	int rc = tenant_exists(c, tenant);
 
 	if (rc != 0)
@@ -622,18 +628,7 @@ int token_list(tenant_call *c, const char *tenant, json_t **out)
 			    SCIMSYNC_RES_TOKEN, SCIMSYNC_IDX_EXTERNALID, tenant,
 			    &recs) != 0)
 		return store_fail(c);
-	n = json_array_size(recs);
-	v = calloc(n + 1, sizeof(*v));
-	arr = json_array();
-	for (i = 0; v && i < n; i++)
-		v[i] = json_array_get(recs, i);
-	if (v)
-		qsort(v, n, sizeof(*v), by_created);
-	for (i = 0; v && i < n; i++)
-		json_array_append_new(arr, token_render(c, v[i]));
-	free(v);
-	json_decref(recs);
-	*out = json_pack("{s:o}", "tokens", arr);
+	*out = render_sorted(c, recs, by_created, token_render, "tokens");
 	return 200;
 }
 

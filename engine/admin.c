@@ -35,6 +35,7 @@ struct admin_srv {
 	const scimsync_config *cfg;
 	tenant_reg *reg;
 	audit_log *audit;
+	dispatch_set *sinks; /* or NULL */
 	const scimsync_store_plugin *p;
 	scimsync_store *store;
 	scimsync_store_conn *reader;
@@ -222,6 +223,84 @@ static int handle_audit(admin_req *ar, const scim_query *q, const char *tenant)
 	return finish(ar, 200, json_pack("{s:o}", "entries", entries));
 }
 
+/* /sinks, /sinks/{name}, /sinks/{name}/replay, /sinks/{name}/resync */
+static int handle_sinks(admin_req *ar, htp_method m, char seg[6][128], int nseg)
+{
+	dispatch_set *d = ar->a->sinks;
+	json_t *body, *out;
+	int n;
+
+	ar->resource_type = "Sink";
+	if (nseg >= 2)
+		snprintf(ar->resource_id, sizeof(ar->resource_id), "%s",
+			 seg[1]);
+	if (nseg == 1) {
+		if (m != htp_method_GET)
+			return fail(ar, 405, "%s", "sinks takes GET");
+		ar->audited = false;
+		return finish(ar, 200,
+			      json_pack("{s:o}", "sinks", dispatch_status(d)));
+	}
+	if (nseg == 2) {
+		if (m != htp_method_GET)
+			return fail(ar, 405, "%s", "a sink takes GET");
+		ar->audited = false;
+		out = dispatch_sink_show(d, seg[1]);
+		if (out == NULL)
+			return fail(ar, 404, "no such sink: %s", seg[1]);
+		return finish(ar, 200, out);
+	}
+	if (nseg != 3 ||
+	    (strcmp(seg[2], "replay") != 0 && strcmp(seg[2], "resync") != 0))
+		return fail(ar, 404, "%s", "no such endpoint");
+	if (m != htp_method_POST)
+		return fail(ar, 405, "%s", "replay and resync take POST");
+	if ((body = body_object(ar)) == NULL)
+		return 0;
+	if (strcmp(seg[2], "replay") == 0) {
+		const json_t *seq = json_object_get(body, "seq");
+
+		ar->detail = "dead letters replayed";
+		if (seq && !json_is_integer(seq)) {
+			json_decref(body);
+			return fail(ar, 400, "%s",
+				    "'seq' must be a dead letter's seq "
+				    "(or absent: all)");
+		}
+		n = dispatch_replay(d, seg[1],
+				    seq ? json_integer_value(seq) : 0, ar->err,
+				    sizeof(ar->err));
+		json_decref(body);
+		if (n < 0)
+			return finish(ar,
+				      strncmp(ar->err, "no such", 7) == 0 ? 404
+									  : 503,
+				      NULL);
+		return finish(ar, 200, json_pack("{s:i}", "replayed", n));
+	}
+	{
+		const char *tenant =
+			json_string_value(json_object_get(body, "tenant"));
+
+		ar->detail = "tenant re-sync";
+		if (tenant == NULL || !tenant_name_valid(tenant)) {
+			json_decref(body);
+			return fail(ar, 400, "%s",
+				    "give {\"tenant\": \"NAME\"} to export");
+		}
+		snprintf(ar->tenant, sizeof(ar->tenant), "%s", tenant);
+		n = dispatch_resync(d, seg[1], tenant, ar->err,
+				    sizeof(ar->err));
+		json_decref(body);
+		if (n < 0)
+			return finish(ar,
+				      strncmp(ar->err, "no such", 7) == 0 ? 404
+									  : 503,
+				      NULL);
+		return finish(ar, 200, json_pack("{s:i}", "events", n));
+	}
+}
+
 static int route(admin_req *ar, htp_method m, char seg[6][128], int nseg,
 		 const scim_query *q)
 {
@@ -239,6 +318,8 @@ static int route(admin_req *ar, htp_method m, char seg[6][128], int nseg,
 			return fail(ar, 405, "%s", "audit takes GET");
 		return handle_audit(ar, q, NULL);
 	}
+	if (nseg >= 1 && strcmp(seg[0], "sinks") == 0)
+		return handle_sinks(ar, m, seg, nseg);
 	if (nseg < 1 || strcmp(seg[0], "tenants") != 0)
 		return fail(ar, 404, "%s", "no such endpoint");
 	ar->resource_type = "Tenant";
@@ -486,9 +567,9 @@ static void *admin_main(void *arg)
 }
 
 int admin_start(admin_srv **out, const scimsync_config *cfg, tenant_reg *reg,
-		audit_log *audit, const scimsync_store_plugin *p,
-		scimsync_store *s, const char *scim_base_url, char *errbuf,
-		size_t errlen)
+		audit_log *audit, dispatch_set *sinks,
+		const scimsync_store_plugin *p, scimsync_store *s,
+		const char *scim_base_url, char *errbuf, size_t errlen)
 {
 	admin_srv *a = calloc(1, sizeof(*a));
 	scimsync_err err = {0};
@@ -501,6 +582,7 @@ int admin_start(admin_srv **out, const scimsync_config *cfg, tenant_reg *reg,
 	a->cfg = cfg;
 	a->reg = reg;
 	a->audit = audit;
+	a->sinks = sinks;
 	a->p = p;
 	a->store = s;
 	a->scim_base_url = scim_base_url;

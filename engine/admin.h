@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "conf.h"
+#include "dispatch.h"
 #include "tenant.h"
 
 typedef struct admin_srv admin_srv;
@@ -20,9 +21,9 @@ typedef struct admin_srv admin_srv;
 /* Bind cfg->admin_address:admin_port and start the thread. Everything
  * passed is borrowed until admin_stop. -1 with errbuf on failure. */
 int admin_start(admin_srv **out, const scimsync_config *cfg, tenant_reg *reg,
-		audit_log *audit, const scimsync_store_plugin *p,
-		scimsync_store *s, const char *scim_base_url, char *errbuf,
-		size_t errlen);
+		audit_log *audit, dispatch_set *sinks,
+		const scimsync_store_plugin *p, scimsync_store *s,
+		const char *scim_base_url, char *errbuf, size_t errlen);
 
 /* Stop accepting, finish the request being served, join, free. NULL:
  * no-op. */

@@ -299,12 +299,151 @@ out:
 	return rc;
 }
 
+/* A mapping of scalars into a NULL-key-terminated option array. */
+static int cfg_options(cfg_ctx *cx, const json_t *opts, const char *what,
+		       scimsync_option **out)
+{
+	size_t i = 0, count = opts ? json_object_size(opts) : 0;
+	const char *key;
+	json_t *v;
+
+	if (opts && !json_is_null(opts) && !json_is_object(opts))
+		return cfg_fail(cx, "'%s' must be a mapping", what);
+	*out = calloc(count + 1, sizeof(**out));
+	if (*out == NULL)
+		return cfg_fail(cx, "out of memory");
+	if (opts == NULL || json_is_null(opts))
+		return 0;
+	json_object_foreach ((json_t *)opts, key, v) {
+		char buf[64];
+		const char *s = buf;
+
+		if (json_is_string(v))
+			s = json_string_value(v);
+		else if (json_is_integer(v))
+			snprintf(buf, sizeof(buf), "%lld",
+				 (long long)json_integer_value(v));
+		else if (json_is_boolean(v))
+			s = json_is_true(v) ? "true" : "false";
+		else
+			return cfg_fail(cx, "'%s.%s' must be a scalar", what,
+					key);
+		(*out)[i].key = strdup(key);
+		(*out)[i].value = strdup(s);
+		i++;
+	}
+	return 0;
+}
+
+static void options_free(scimsync_option *o)
+{
+	if (o == NULL)
+		return;
+	for (scimsync_option *p = o; p->key; p++) {
+		free((char *)p->key);
+		free((char *)p->value);
+	}
+	free(o);
+}
+
+/* sinks: {name: {plugin, mapping, tenants, options, retry, batch}}. */
+static int conf_sinks(scimsync_config *c, cfg_ctx *cx, const json_t *root)
+{
+	static const char *const sink_keys[] = {"plugin",  "mapping", "tenants",
+						"options", "retry",   "batch",
+						NULL};
+	static const char *const retry_keys[] = {"initial_ms", "max_ms", NULL};
+	const json_t *sinks, *v;
+	const char *name;
+	char what[160];
+
+	if (cfg_section(cx, root, "sinks", &sinks) < 0)
+		return -1;
+	if (sinks == NULL)
+		return 0;
+	c->sinks = calloc(json_object_size(sinks) + 1, sizeof(*c->sinks));
+	if (c->sinks == NULL)
+		return cfg_fail(cx, "out of memory");
+	json_object_foreach ((json_t *)sinks, name, v) {
+		scimsync_sink_conf *sc = &c->sinks[c->n_sinks++];
+		const json_t *retry = NULL, *tenants;
+		long long n;
+
+		sc->name = strdup(name);
+		sc->retry_initial_ms = 200;
+		sc->retry_max_ms = 60000;
+		sc->batch = 64;
+		snprintf(what, sizeof(what), "sinks.%s", name);
+		if (strlen(name) == 0 || strlen(name) > 63 ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+			    strlen(name))
+			return cfg_fail(cx,
+					"sink name '%s' must be 1 to 63 of "
+					"a-z 0-9 _ -",
+					name);
+		if (!json_is_object(v))
+			return cfg_fail(cx, "'%s' must be a mapping", what);
+		if (cfg_known_keys(cx, v, what, sink_keys) < 0 ||
+		    cfg_str(cx, v, what, "plugin", &sc->plugin) < 0 ||
+		    cfg_str(cx, v, what, "mapping", &sc->mapping) < 0 ||
+		    cfg_section(cx, v, "retry", &retry) < 0 ||
+		    (retry &&
+		     cfg_known_keys(cx, retry, "retry", retry_keys) < 0))
+			return -1;
+		if (sc->plugin == NULL)
+			return cfg_fail(cx, "'%s.plugin' is required", what);
+		n = sc->batch;
+		if (cfg_int(cx, v, what, "batch", 1, 10000, &n) < 0)
+			return -1;
+		sc->batch = (int)n;
+		snprintf(what, sizeof(what), "sinks.%s.retry", name);
+		n = sc->retry_initial_ms;
+		if (cfg_int(cx, retry, what, "initial_ms", 1, 3600000, &n) < 0)
+			return -1;
+		sc->retry_initial_ms = (int)n;
+		n = sc->retry_max_ms;
+		if (cfg_int(cx, retry, what, "max_ms", 1, 86400000, &n) < 0)
+			return -1;
+		sc->retry_max_ms = (int)n;
+		snprintf(what, sizeof(what), "sinks.%s", name);
+		tenants = json_object_get(v, "tenants");
+		if (tenants && !json_is_null(tenants)) {
+			size_t i;
+			json_t *t;
+
+			if (!json_is_array(tenants))
+				return cfg_fail(cx,
+						"'%s.tenants' must be a list "
+						"of tenant names",
+						what);
+			sc->tenants = calloc(json_array_size(tenants) + 1,
+					     sizeof(char *));
+			if (sc->tenants == NULL)
+				return cfg_fail(cx, "out of memory");
+			json_array_foreach (tenants, i, t) {
+				if (!json_is_string(t))
+					return cfg_fail(cx,
+							"'%s.tenants' must be "
+							"a list of tenant "
+							"names",
+							what);
+				sc->tenants[i] = strdup(json_string_value(t));
+			}
+		}
+		snprintf(what, sizeof(what), "sinks.%s.options", name);
+		if (cfg_options(cx, json_object_get(v, "options"), what,
+				&sc->options) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 {
 	static const char *const top_keys[] = {
 		"listen", "base_url", "log_level", "store",
 		"limits", "auth",     "mappings",  "rate_limit",
-		"audit",  "admin",    NULL};
+		"audit",  "admin",    "sinks",	   NULL};
 	static const char *const listen_keys[] = {"address", "port", "threads",
 						  "backlog", "tls",  NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
@@ -434,7 +573,8 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 		}
 	}
 	if (conf_mappings(c, cx, root) < 0 ||
-	    conf_rate_audit(c, cx, root) < 0 || conf_admin(c, cx, root) < 0)
+	    conf_rate_audit(c, cx, root) < 0 || conf_admin(c, cx, root) < 0 ||
+	    conf_sinks(c, cx, root) < 0)
 		goto fail;
 	free(level);
 	free(hash);
@@ -530,6 +670,18 @@ void conf_free(scimsync_config *c)
 		}
 		free(c->mappings);
 	}
+	for (size_t i = 0; c->sinks && i < c->n_sinks; i++) {
+		scimsync_sink_conf *sc = &c->sinks[i];
+
+		free(sc->name);
+		free(sc->plugin);
+		free(sc->mapping);
+		for (char **t = sc->tenants; t && *t; t++)
+			free(*t);
+		free(sc->tenants);
+		options_free(sc->options);
+	}
+	free(c->sinks);
 	free(c->audit_path);
 	free(c->audit_db);
 	free(c->admin_address);

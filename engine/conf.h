@@ -12,6 +12,18 @@
 
 #include <scimsync/plugin.h>
 
+/* One configured sink (sinks: {name: {...}}). */
+typedef struct scimsync_sink_conf {
+	char *name;		  /* the key: for logs and the admin API */
+	char *plugin;		  /* name (sink_<name>.so) or path */
+	char *mapping;		  /* mapping name rendering attrs, or NULL */
+	char **tenants;		  /* NULL-terminated; NULL: every tenant */
+	scimsync_option *options; /* key NULL terminates */
+	int retry_initial_ms;	  /* first backoff; default 200 */
+	int retry_max_ms;	  /* backoff cap; default 60000 */
+	int batch;		  /* events per apply_many; default 64 */
+} scimsync_sink_conf;
+
 typedef struct scimsync_config {
 	/* listen */
 	char *listen_address; /* default 127.0.0.1 */
@@ -58,6 +70,10 @@ typedef struct scimsync_config {
 	int admin_port;			    /* default 8081; 0 disables */
 	unsigned char admin_token_hash[32]; /* SHA-256 of the admin token */
 	bool has_admin_token;
+
+	/* sinks: where lifecycle events go; n_sinks of them */
+	scimsync_sink_conf *sinks;
+	size_t n_sinks;
 
 	/* auth: an optional static bearer token from the config file, for
 	 * the tenant named here (created at start if absent). Tokens made

@@ -38,6 +38,7 @@ static int cmd_health(int argc, char **argv);
 static int cmd_tenant(int argc, char **argv);
 static int cmd_token(int argc, char **argv);
 static int cmd_audit(int argc, char **argv);
+static int cmd_sink(int argc, char **argv);
 
 /* The global options (--url, --token-file, --json) seen before the
  * command. */
@@ -52,6 +53,8 @@ static const ctl_cmd top_cmds[] = {
 	{"token", cmd_token, "list|create|show|revoke ...",
 	 "manage a tenant's SCIM tokens"},
 	{"audit", cmd_audit, "[OPTIONS]", "show the audit log"},
+	{"sink", cmd_sink, "list|show|replay|resync ...",
+	 "sinks: lag, errors, dead letters, replay, re-sync"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -137,6 +140,11 @@ static int cmd_token(int argc, char **argv)
 static int cmd_audit(int argc, char **argv)
 {
 	return ctl_admin_audit(&global_opts, argc, argv);
+}
+
+static int cmd_sink(int argc, char **argv)
+{
+	return ctl_admin_sink(&global_opts, argc, argv);
 }
 
 static int load_or_report(mapping **out, const char *path)

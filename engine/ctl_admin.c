@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +414,14 @@ static int run_token_show(admin_ctx *c, const admin_sub *s, int argc,
 static int run_token_revoke(admin_ctx *c, const admin_sub *s, int argc,
 			    char **argv);
 static int run_audit(admin_ctx *c, const admin_sub *s, int argc, char **argv);
+static int run_sink_list(admin_ctx *c, const admin_sub *s, int argc,
+			 char **argv);
+static int run_sink_show(admin_ctx *c, const admin_sub *s, int argc,
+			 char **argv);
+static int run_sink_replay(admin_ctx *c, const admin_sub *s, int argc,
+			   char **argv);
+static int run_sink_resync(admin_ctx *c, const admin_sub *s, int argc,
+			   char **argv);
 
 static const admin_sub subs[] = {
 	{"health", NULL, "", "check that the admin API answers (no token)",
@@ -447,6 +456,17 @@ static const admin_sub subs[] = {
 	 "[--until TIME] [--limit N] [--bodies]",
 	 "show audit entries, newest first (--bodies: with captured bodies)",
 	 run_audit},
+	{"sink", "list", "",
+	 "each sink's state, cursor, lag, deliveries, retries and dead letters",
+	 run_sink_list},
+	{"sink", "show", "NAME", "one sink, with its dead letters",
+	 run_sink_show},
+	{"sink", "replay", "NAME [SEQ]",
+	 "put a dead letter (or all of them) back for delivery",
+	 run_sink_replay},
+	{"sink", "resync", "NAME TENANT",
+	 "export every user, group and role of TENANT to the sink again",
+	 run_sink_resync},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1738,6 +1758,135 @@ static int run_audit(admin_ctx *c, const admin_sub *s, int argc, char **argv)
 
 /* ---- entry points ---- */
 
+/* ---- sinks ---- */
+
+static void sink_path(sbuf *b, admin_ctx *c, const char *name, const char *rest)
+{
+	sb_puts(b, "/api/v1/sinks/");
+	sb_escape(b, c->curl, name);
+	sb_puts(b, rest);
+}
+
+static int run_sink_list(admin_ctx *c, const admin_sub *s, int argc,
+			 char **argv)
+{
+	static const char *const heads[] = {
+		"NAME",	     "PLUGIN",	"STATE",  "CURSOR", "LAG",
+		"DELIVERED", "RETRIES", "FAILED", "DEAD",   "LAST ERROR"};
+	static const char *const keys[] = {
+		"name",	     "plugin",	"state",  "cursor",	  "lag",
+		"delivered", "retries", "failed", "dead_letters", "last_error"};
+	const json_t *list, *t;
+	json_t *doc;
+	table tab;
+	size_t i;
+	int rc;
+
+	if (parse_args(c, s, argc, argv, NULL, NULL, 0, 0, &rc) < 0)
+		return rc;
+	rc = api(c, "GET", "/api/v1/sinks", NULL, 1, &doc);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	list = json_object_get(doc, "sinks");
+	if (c->o.json) {
+		print_json(doc);
+	} else if (!json_is_array(list)) {
+		rc = unexpected("no \"sinks\" array");
+	} else if (json_array_size(list) == 0) {
+		puts("no sinks configured");
+	} else {
+		table_init(&tab, heads, 10);
+		json_array_foreach (list, i, t)
+			for (size_t k = 0; k < 10; k++)
+				table_value(&tab, json_object_get(t, keys[k]));
+		table_layout(&tab);
+		table_head(&tab);
+		for (i = 0; i < table_rows(&tab); i++)
+			table_row(&tab, i);
+		table_free(&tab);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int run_sink_show(admin_ctx *c, const admin_sub *s, int argc,
+			 char **argv)
+{
+	const char *name;
+	sbuf path = {0};
+	int rc;
+
+	if (parse_args(c, s, argc, argv, NULL, &name, 1, 1, &rc) < 0)
+		return rc;
+	sink_path(&path, c, name, "");
+	rc = show_object(c, sb_str(&path));
+	free(path.p);
+	return rc;
+}
+
+/* POST body to the sink's action and print what it answered. */
+static int sink_action(admin_ctx *c, const char *name, const char *action,
+		       json_t *body, const char *key, const char *what)
+{
+	sbuf path = {0};
+	json_t *doc;
+	int rc;
+
+	sink_path(&path, c, name, action);
+	rc = api(c, "POST", sb_str(&path), body, 1, &doc);
+	free(path.p);
+	json_decref(body);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (c->o.json)
+		print_json(doc);
+	else
+		printf("%s: %lld %s\n", name,
+		       (long long)json_integer_value(json_object_get(doc, key)),
+		       what);
+	json_decref(doc);
+	return rc;
+}
+
+static int run_sink_replay(admin_ctx *c, const admin_sub *s, int argc,
+			   char **argv)
+{
+	const char *pos[2] = {NULL, NULL};
+	json_t *body = json_object();
+	long long seq;
+	int rc;
+
+	if (parse_args(c, s, argc, argv, NULL, pos, 1, 2, &rc) < 0) {
+		json_decref(body);
+		return rc;
+	}
+	if (pos[1]) {
+		if (parse_int(pos[1], 1, INT64_MAX, &seq) < 0) {
+			json_decref(body);
+			return sub_usage(s,
+					 "SEQ must be a dead letter's seq, "
+					 "not '%s'",
+					 pos[1]);
+		}
+		json_object_set_new(body, "seq", json_integer(seq));
+	}
+	return sink_action(c, pos[0], "/replay", body, "replayed",
+			   "dead letter(s) put back for delivery");
+}
+
+static int run_sink_resync(admin_ctx *c, const admin_sub *s, int argc,
+			   char **argv)
+{
+	const char *pos[2];
+	int rc;
+
+	if (parse_args(c, s, argc, argv, NULL, pos, 2, 2, &rc) < 0)
+		return rc;
+	return sink_action(c, pos[0], "/resync",
+			   json_pack("{s:s}", "tenant", pos[1]), "events",
+			   "events queued for the sink");
+}
+
 /* Run top-level command top: find its subcommand (after any global
  * options), set up curl and the URL, run it. */
 static int run_top(const ctl_admin_opts *o, const char *top, int argc,
@@ -1823,4 +1972,9 @@ int ctl_admin_token(const ctl_admin_opts *o, int argc, char **argv)
 int ctl_admin_audit(const ctl_admin_opts *o, int argc, char **argv)
 {
 	return run_top(o, "audit", argc, argv);
+}
+
+int ctl_admin_sink(const ctl_admin_opts *o, int argc, char **argv)
+{
+	return run_top(o, "sink", argc, argv);
 }

@@ -44,6 +44,7 @@ int ctl_admin_health(const ctl_admin_opts *o, int argc, char **argv);
 int ctl_admin_tenant(const ctl_admin_opts *o, int argc, char **argv);
 int ctl_admin_token(const ctl_admin_opts *o, int argc, char **argv);
 int ctl_admin_audit(const ctl_admin_opts *o, int argc, char **argv);
+int ctl_admin_sink(const ctl_admin_opts *o, int argc, char **argv);
 
 /* Print the usage lines of top-level command `command` (one per
  * subcommand, "  tenant create NAME [...]\n      summary\n") to f and

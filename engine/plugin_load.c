@@ -1,8 +1,9 @@
 /* plugin_load.c - find, dlopen and check scimsync plugins.
  *
- * The header checks are shared by every plugin kind (plugin_open); each
- * kind adds its own list of required callbacks (store_missing). A sink
- * loader is a sibling of plugin_load_store with its own kind_info.
+ * Everything is shared by the plugin kinds (plugin_load_kind): finding the
+ * file, the header checks, the error lines. A kind contributes only a
+ * kind_info: its file prefix, ABI version, 1.0 descriptor size and a
+ * function naming the first required callback its descriptor lacks.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -30,17 +31,82 @@ struct kind_info {
 	uint16_t abi_major;
 	uint16_t abi_minor;
 	size_t min_size; /* size of the kind's 1.0 descriptor */
+	/* The first required callback h's descriptor lacks, or NULL; called
+	 * only once struct_size >= min_size is known. */
+	const char *(*missing)(const scimsync_plugin_header *h);
 };
 
-/* The 1.0 store descriptor ends with member_clear; later minors only
- * append, so this stays the 1.0 size when fields are added. */
-#define STORE_DESC_1_0_SIZE                                                    \
-	(offsetof(scimsync_store_plugin, member_clear) +                       \
-	 sizeof(((scimsync_store_plugin *)0)->member_clear))
+/* The size of a descriptor up to and including field: a 1.0 descriptor
+ * ends with its last 1.0 field, and later minors only append, so this
+ * stays the 1.0 size when fields are added. */
+#define DESC_SIZE_THROUGH(type, field)                                         \
+	(offsetof(type, field) + sizeof(((type *)0)->field))
+
+#define REQUIRE(f)                                                             \
+	do {                                                                   \
+		if (p->f == NULL)                                              \
+			return #f;                                             \
+	} while (0)
+
+/* The first required 1.0 callback the store descriptor lacks, or NULL. */
+static const char *store_missing(const scimsync_plugin_header *h)
+{
+	/* The header is the first member, and struct_size was checked. */
+	const scimsync_store_plugin *p = (const scimsync_store_plugin *)h;
+
+	REQUIRE(open);
+	REQUIRE(close);
+	REQUIRE(conn_open);
+	REQUIRE(conn_close);
+	REQUIRE(get);
+	REQUIRE(list);
+	REQUIRE(count);
+	REQUIRE(members);
+	REQUIRE(groups_of);
+	REQUIRE(begin);
+	REQUIRE(commit);
+	REQUIRE(rollback);
+	REQUIRE(savepoint);
+	REQUIRE(release);
+	REQUIRE(rollback_to);
+	REQUIRE(put);
+	REQUIRE(del);
+	REQUIRE(member_add);
+	REQUIRE(member_remove);
+	REQUIRE(member_clear);
+	return NULL;
+}
+
+/* The first required 1.0 callback the sink descriptor lacks, or NULL. */
+static const char *sink_missing(const scimsync_plugin_header *h)
+{
+	const scimsync_sink_plugin *p = (const scimsync_sink_plugin *)h;
+
+	REQUIRE(open);
+	REQUIRE(close);
+	REQUIRE(apply);
+	return NULL;
+}
+
+#undef REQUIRE
 
 static const struct kind_info store_kind = {
-	SCIMSYNC_PLUGIN_STORE, "store", SCIMSYNC_STORE_ABI_MAJOR,
-	SCIMSYNC_STORE_ABI_MINOR, STORE_DESC_1_0_SIZE};
+	.kind = SCIMSYNC_PLUGIN_STORE,
+	.prefix = "store",
+	.abi_major = SCIMSYNC_STORE_ABI_MAJOR,
+	.abi_minor = SCIMSYNC_STORE_ABI_MINOR,
+	.min_size = DESC_SIZE_THROUGH(scimsync_store_plugin, member_clear),
+	.missing = store_missing,
+};
+
+static const struct kind_info sink_kind = {
+	.kind = SCIMSYNC_PLUGIN_SINK,
+	.prefix = "sink",
+	.abi_major = SCIMSYNC_SINK_ABI_MAJOR,
+	.abi_minor = SCIMSYNC_SINK_ABI_MINOR,
+	.min_size = DESC_SIZE_THROUGH(scimsync_sink_plugin, apply),
+	.missing = sink_missing,
+};
 
 static void errf(char *errbuf, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -196,44 +262,14 @@ fail:
 	return NULL;
 }
 
-/* The first required 1.0 callback the store descriptor lacks, or NULL. */
-static const char *store_missing(const scimsync_store_plugin *p)
-{
-#define REQUIRE(f)                                                             \
-	do {                                                                   \
-		if (p->f == NULL)                                              \
-			return #f;                                             \
-	} while (0)
-	REQUIRE(open);
-	REQUIRE(close);
-	REQUIRE(conn_open);
-	REQUIRE(conn_close);
-	REQUIRE(get);
-	REQUIRE(list);
-	REQUIRE(count);
-	REQUIRE(members);
-	REQUIRE(groups_of);
-	REQUIRE(begin);
-	REQUIRE(commit);
-	REQUIRE(rollback);
-	REQUIRE(savepoint);
-	REQUIRE(release);
-	REQUIRE(rollback_to);
-	REQUIRE(put);
-	REQUIRE(del);
-	REQUIRE(member_add);
-	REQUIRE(member_remove);
-	REQUIRE(member_clear);
-#undef REQUIRE
-	return NULL;
-}
-
-int plugin_load_store(const scimsync_store_plugin **out, void **handle_out,
-		      const char *name_or_path, const char *plugin_dir,
-		      char *errbuf, size_t errlen)
+/* Find, load and check a plugin of kind k: the body of every
+ * plugin_load_<kind>. */
+static int plugin_load_kind(const scimsync_plugin_header **out,
+			    void **handle_out, const struct kind_info *k,
+			    const char *name_or_path, const char *plugin_dir,
+			    char *errbuf, size_t errlen)
 {
 	const scimsync_plugin_header *h;
-	const scimsync_store_plugin *p;
 	const char *missing;
 	char path[4096];
 	void *handle;
@@ -243,28 +279,52 @@ int plugin_load_store(const scimsync_store_plugin **out, void **handle_out,
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
 	if (name_or_path == NULL) {
-		errf(errbuf, errlen, "store plugin: no name given");
+		errf(errbuf, errlen, "%s plugin: no name given", k->prefix);
 		return SCIMSYNC_EFAIL;
 	}
-	if (plugin_path(path, sizeof(path), &store_kind, name_or_path,
-			plugin_dir, errbuf, errlen) != 0)
+	if (plugin_path(path, sizeof(path), k, name_or_path, plugin_dir, errbuf,
+			errlen) != 0)
 		return SCIMSYNC_EFAIL;
-	handle = plugin_open(&h, &store_kind, name_or_path, path, errbuf,
-			     errlen);
+	handle = plugin_open(&h, k, name_or_path, path, errbuf, errlen);
 	if (handle == NULL)
 		return SCIMSYNC_EFAIL;
-	/* The header is the first member, and struct_size was checked. */
-	p = (const scimsync_store_plugin *)h;
-	if ((missing = store_missing(p)) != NULL) {
+	if ((missing = k->missing(h)) != NULL) {
 		errf(errbuf, errlen,
 		     "plugin '%s' (%s): required callback '%s' is missing",
 		     name_or_path, path, missing);
 		dlclose(handle);
 		return SCIMSYNC_EFAIL;
 	}
-	*out = p;
+	*out = h;
 	*handle_out = handle;
 	return SCIMSYNC_OK;
+}
+
+int plugin_load_store(const scimsync_store_plugin **out, void **handle_out,
+		      const char *name_or_path, const char *plugin_dir,
+		      char *errbuf, size_t errlen)
+{
+	const scimsync_plugin_header *h;
+	int rc;
+
+	rc = plugin_load_kind(&h, handle_out, &store_kind, name_or_path,
+			      plugin_dir, errbuf, errlen);
+	/* The header is the first member of the descriptor. */
+	*out = (const scimsync_store_plugin *)h;
+	return rc;
+}
+
+int plugin_load_sink(const scimsync_sink_plugin **out, void **handle_out,
+		     const char *name_or_path, const char *plugin_dir,
+		     char *errbuf, size_t errlen)
+{
+	const scimsync_plugin_header *h;
+	int rc;
+
+	rc = plugin_load_kind(&h, handle_out, &sink_kind, name_or_path,
+			      plugin_dir, errbuf, errlen);
+	*out = (const scimsync_sink_plugin *)h;
+	return rc;
 }
 
 void plugin_unload(void *handle)

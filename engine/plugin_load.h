@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include <scimsync/sink.h>
 #include <scimsync/store.h>
 
 /* Load a store plugin.
@@ -32,6 +33,21 @@
 int plugin_load_store(const scimsync_store_plugin **out, void **handle_out,
 		      const char *name_or_path, const char *plugin_dir,
 		      char *errbuf, size_t errlen);
+
+/* Load a sink plugin: as plugin_load_store, for kind SCIMSYNC_PLUGIN_SINK
+ * and the sink ABI, looking a name up as <plugin_dir>/sink_<name>.so and
+ * then <plugin_dir>/sink-<name>/.libs/sink_<name>.so. Required: open,
+ * close, apply; health and apply_many are optional (PLUGIN_SINK_HAS). */
+int plugin_load_sink(const scimsync_sink_plugin **out, void **handle_out,
+		     const char *name_or_path, const char *plugin_dir,
+		     char *errbuf, size_t errlen);
+
+/* An optional sink entry is used only when the plugin's descriptor is
+ * large enough to hold it and sets it: PLUGIN_SINK_HAS(p, apply_many). */
+#define PLUGIN_SINK_HAS(p, field)                                              \
+	((p)->header.struct_size >=                                            \
+		 offsetof(scimsync_sink_plugin, field) + sizeof((p)->field) && \
+	 (p)->field != NULL)
 
 /* dlclose a handle from plugin_load_*; NULL is a no-op. Every object the
  * plugin created must have been released first. */

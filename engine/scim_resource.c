@@ -35,6 +35,88 @@ void scim_op_clear(scim_op *op)
 	op->body = NULL;
 	op->if_match = NULL;
 	op->resource = NULL;
+	scim_change_clear(&op->change);
+}
+
+/* ---- What a write changed (for events) ---- */
+
+static int id_list_cb(const scimsync_member *m, void *payload)
+{
+	json_array_append_new(payload, json_string(m->member_id));
+	return 0;
+}
+
+static int group_list_cb(const scimsync_member *m, void *payload)
+{
+	json_array_append_new(payload, json_string(m->group_id));
+	return 0;
+}
+
+/* Members of group gid now, all or only those among only (an array of
+ * id strings or {"value": id} objects): a new array of ids. */
+static json_t *member_ids(const scimsync_store_plugin *p,
+			  scimsync_store_conn *c, const char *tenant,
+			  const char *gid, const json_t *only)
+{
+	scimsync_err serr = {0};
+	json_t *out = json_array(), *v;
+	const char **ids = NULL;
+	size_t n = 0, i;
+
+	if (only) {
+		if (json_array_size(only) == 0)
+			return out;
+		ids = calloc(json_array_size(only), sizeof(*ids));
+		json_array_foreach (only, i, v) {
+			const char *s =
+				json_is_string(v)
+					? json_string_value(v)
+					: json_string_value(
+						  json_object_get(v, "value"));
+
+			if (ids && s)
+				ids[n++] = s;
+		}
+	}
+	if (p->members(c, tenant, gid, ids, n, id_list_cb, out, &serr) !=
+	    SCIMSYNC_OK)
+		json_array_clear(out);
+	free(ids);
+	return out;
+}
+
+/* The ids of list (strings or {"value": id}) not in not_in. */
+static json_t *ids_minus(const json_t *list, const json_t *not_in)
+{
+	json_t *out = json_array(), *v, *w;
+	size_t i, j;
+
+	json_array_foreach (list, i, v) {
+		const char *s = json_is_string(v)
+					? json_string_value(v)
+					: json_string_value(
+						  json_object_get(v, "value"));
+		bool found = false;
+
+		if (s == NULL)
+			continue;
+		json_array_foreach (not_in, j, w)
+			if (json_is_string(w) &&
+			    strcmp(json_string_value(w), s) == 0)
+				found = true;
+		for (j = 0; !found && j < json_array_size(out); j++)
+			found = strcmp(json_string_value(
+					       json_array_get(out, j)),
+				       s) == 0;
+		if (!found)
+			json_array_append_new(out, json_string(s));
+	}
+	return out;
+}
+
+static bool tracking(const scim_op *op)
+{
+	return op->srv && op->srv->outbox_on;
 }
 
 static int64_t now_ms(void)
@@ -480,6 +562,15 @@ static int op_create(scim_op *op, const scimsync_store_plugin *p,
 	if (store_write(op, p, c, op->body, op->text, op->id, 1, 1, op->members,
 			false) < 0)
 		return -1;
+	if (tracking(op)) {
+		json_t *none = json_array();
+
+		op->change.kind = SCIM_CHANGE_CREATE;
+		op->change.after = json_incref(op->body);
+		if (op->members)
+			op->change.added = ids_minus(op->members, none);
+		json_decref(none);
+	}
 	op->status = 201;
 	return 0;
 }
@@ -489,7 +580,7 @@ static int op_replace(scim_op *op, const scimsync_store_plugin *p,
 {
 	int64_t version;
 	json_t *old = load_for_write(op, p, c, &version);
-	json_t *res = op->body, *members = NULL, *meta;
+	json_t *res = op->body, *members = NULL, *meta, *old_ids = NULL;
 	char *created = NULL;
 	int rc = -1;
 
@@ -505,6 +596,8 @@ static int op_replace(scim_op *op, const scimsync_store_plugin *p,
 	meta = json_object_get(old, "meta");
 	created = strdup(json_string_value(json_object_get(meta, "created"))
 				 ?: "");
+	if (tracking(op) && op->rt->id == SCIM_RT_GROUP)
+		old_ids = member_ids(p, c, op->tenant, op->id, NULL);
 	if (op->rt->id == SCIM_RT_USER) {
 		/* Nothing changed: keep the version (IdPs PUT on every sync).
 		 */
@@ -524,8 +617,23 @@ static int op_replace(scim_op *op, const scimsync_store_plugin *p,
 			    members, op->rt->id == SCIM_RT_GROUP);
 	if (rc == 0)
 		op->status = 200;
+	if (rc == 0 && tracking(op)) {
+		op->change.kind = SCIM_CHANGE_UPDATE;
+		op->change.before = json_incref(old);
+		op->change.after = json_incref(res);
+		if (old_ids) {
+			json_t *none = json_array();
+			json_t *now = ids_minus(members, none);
+
+			op->change.added = ids_minus(now, old_ids);
+			op->change.removed = ids_minus(old_ids, now);
+			json_decref(now);
+			json_decref(none);
+		}
+	}
 out:
 	free(created);
+	json_decref(old_ids);
 	json_decref(members);
 	json_decref(old);
 	return rc;
@@ -537,6 +645,7 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	int64_t version;
 	json_t *old = load_for_write(op, p, c, &version);
 	json_t *res = NULL, *adds = NULL, *meta, *m;
+	json_t *touched = NULL, *was = NULL;
 	scim_member_delta delta;
 	char *created = NULL;
 	scimsync_err serr = {0};
@@ -578,6 +687,23 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	}
 	created = strdup(json_string_value(json_object_get(meta, "created"))
 				 ?: "");
+	if (tracking(op) && members_changed) {
+		/* Which of the ids this PATCH touches are members before and
+		 * after: the difference is what it added and removed. */
+		json_t *none = json_array();
+
+		touched = ids_minus(adds ? adds : none, none);
+		json_array_extend(touched, delta.remove);
+		if (delta.remove_all) {
+			json_t *all =
+				member_ids(p, c, op->tenant, op->id, NULL);
+
+			json_array_extend(touched, all);
+			json_decref(all);
+		}
+		json_decref(none);
+		was = member_ids(p, c, op->tenant, op->id, touched);
+	}
 	if (write_resource(op, p, c, res, op->id, version + 1, created, 0, NULL,
 			   delta.remove_all) < 0)
 		goto out;
@@ -599,12 +725,27 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	}
 	op->status = 200;
 	rc = 0;
+	if (tracking(op)) {
+		op->change.kind = SCIM_CHANGE_UPDATE;
+		op->change.before = json_incref(old);
+		op->change.after = json_deep_copy(res);
+		if (touched) {
+			json_t *now =
+				member_ids(p, c, op->tenant, op->id, touched);
+
+			op->change.added = ids_minus(now, was);
+			op->change.removed = ids_minus(was, now);
+			json_decref(now);
+		}
+	}
 out:
 	if (rc == 0) {
 		json_decref(op->resource);
 		op->resource = res ? res : json_deep_copy(old);
 		res = NULL;
 	}
+	json_decref(touched);
+	json_decref(was);
 	free(created);
 	json_decref(adds);
 	json_decref(res);
@@ -622,6 +763,21 @@ static int op_delete(scim_op *op, const scimsync_store_plugin *p,
 
 	if (old == NULL)
 		return -1;
+	if (tracking(op)) {
+		op->change.kind = SCIM_CHANGE_DELETE;
+		op->change.before = old;
+		old = NULL;
+		if (op->rt->id == SCIM_RT_GROUP) {
+			op->change.removed =
+				member_ids(p, c, op->tenant, op->id, NULL);
+		} else {
+			op->change.groups = json_array();
+			if (p->groups_of(c, op->tenant, op->id, group_list_cb,
+					 op->change.groups, &serr) != 0)
+				return scim_store_error(&op->err, &serr,
+							"groups");
+		}
+	}
 	json_decref(old);
 	if (p->del(c, op->tenant, store_type(op->rt), op->id, &serr) != 0)
 		return scim_store_error(&op->err, &serr, op->rt->name);
@@ -635,6 +791,7 @@ int scim_op_run(scim_op *op, const scimsync_store_plugin *p,
 	int rc;
 
 	scim_error_clear(&op->err);
+	scim_change_clear(&op->change);
 	switch (op->method) {
 	case SCIM_M_POST:
 		rc = op_create(op, p, c);
@@ -654,7 +811,11 @@ int scim_op_run(scim_op *op, const scimsync_store_plugin *p,
 		rc = op_patch(op, p, c);
 		break;
 	case SCIM_M_DELETE:
-		return op_delete(op, p, c);
+		rc = op_delete(op, p, c);
+		if (rc == 0 && tracking(op))
+			rc = event_emit(op->srv, op->tenant, op->rt, op->id,
+					&op->change, p, c, &op->err);
+		return rc;
 	case SCIM_M_GET:
 	default:
 		rc = scim_resource_load(&op->resource, op->srv, p, c,
@@ -664,6 +825,11 @@ int scim_op_run(scim_op *op, const scimsync_store_plugin *p,
 			op->status = 200;
 		return rc;
 	}
+	/* Events commit with the change, in the op's savepoint. */
+	if (rc == 0 && tracking(op) &&
+	    event_emit(op->srv, op->tenant, op->rt, op->id, &op->change, p, c,
+		       &op->err) < 0)
+		return -1;
 	/* The answer shows the resource as a GET would, members included. */
 	/* A user just created belongs to no group yet. */
 	if (op->method == SCIM_M_POST && op->rt->id == SCIM_RT_USER)

@@ -13,6 +13,7 @@
 #include <evhtp/evhtp.h>
 #include <jansson.h>
 
+#include "event.h"
 #include "scim_server.h"
 
 typedef enum scim_method {
@@ -40,6 +41,7 @@ typedef struct scim_op {
 	int status;	  /* 200, 201, 204 */
 	json_t *resource; /* the resource after the op; owned */
 	scim_error err;
+	scim_change change; /* what it changed, for events (outbox on) */
 } scim_op;
 
 void scim_op_clear(scim_op *op);

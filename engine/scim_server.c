@@ -22,6 +22,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "bulk.h"
+#include "dispatch.h"
 #include "log.h"
 #include "plugin_load.h"
 #include "ratelimit.h"
@@ -1309,6 +1310,11 @@ static const scimsync_host host_services = {
 	.log = host_log,
 };
 
+const scimsync_host *scim_host_services(void)
+{
+	return &host_services;
+}
+
 int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 		   size_t errlen)
 {
@@ -1403,9 +1409,17 @@ int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,
 		if (rc < 0)
 			goto fail;
 	}
+	if (cfg->n_sinks > 0) {
+		/* Writes emit events from now on; the dispatchers are woken
+		 * by every commit. */
+		srv->outbox_on = true;
+		if (dispatch_start(&srv->sinks, srv, errbuf, errlen) < 0)
+			goto fail;
+		writer_on_commit(srv->writer, dispatch_notify, srv->sinks);
+	}
 	if (cfg->has_admin_token && cfg->admin_port > 0 &&
-	    admin_start(&srv->admin, cfg, srv->tenants, srv->audit, srv->sp,
-			srv->store, srv->base_url, errbuf, errlen) < 0)
+	    admin_start(&srv->admin, cfg, srv->tenants, srv->audit, srv->sinks,
+			srv->sp, srv->store, srv->base_url, errbuf, errlen) < 0)
 		goto fail;
 
 	srv->base = event_base_new();
@@ -1536,6 +1550,7 @@ static void on_flush_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	tenant_reg_flush(srv->tenants);
+	dispatch_prune(srv->sinks, 2000);
 }
 
 int scim_srv_run(scim_srv *srv)
@@ -1569,8 +1584,11 @@ void scim_srv_free(scim_srv *srv)
 {
 	if (srv == NULL)
 		return;
-	/* The admin thread first: it submits writes. */
+	/* The admin thread and the dispatchers first: they submit writes. */
 	admin_stop(srv->admin);
+	if (srv->writer)
+		writer_on_commit(srv->writer, NULL, NULL);
+	dispatch_stop(srv->sinks);
 	if (srv->flush_ev)
 		event_free(srv->flush_ev);
 	if (srv->writer)

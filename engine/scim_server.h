@@ -37,8 +37,10 @@ typedef struct scim_srv {
 	struct ratelimit *rl;	 /* per-token limits, or NULL */
 	struct audit_log *audit; /* or NULL */
 	struct tenant_reg *tenants;
-	struct admin_srv *admin; /* or NULL (no admin.token_sha256) */
-	struct event *flush_ev;	 /* writes back tokens' last use */
+	struct admin_srv *admin;    /* or NULL (no admin.token_sha256) */
+	struct event *flush_ev;	    /* writes back tokens' last use */
+	bool outbox_on;		    /* sinks configured: writes emit events */
+	struct dispatch_set *sinks; /* one dispatcher per sink, or NULL */
 	char *base_url; /* no trailing slash: http://127.0.0.1:8080/scim/v2 */
 	char *spc_text; /* discovery documents, serialised once at start */
 	char *schemas_text;
@@ -138,6 +140,9 @@ int scim_store_error(scim_error *err, const scimsync_err *serr,
  * none). A failure to open is not fatal: reads then run unsnapshotted. */
 void scim_read_begin(scim_srv *srv, scimsync_store_conn *c);
 void scim_read_end(scim_srv *srv, scimsync_store_conn *c);
+
+/* The services plugins get from the host (logging), for every plugin. */
+const scimsync_host *scim_host_services(void);
 
 /* ---- Lifecycle ---- */
 int scim_srv_start(scim_srv **out, scimsync_config *cfg, char *errbuf,

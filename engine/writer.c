@@ -40,7 +40,17 @@ struct writer {
 	int stopping;
 	uint64_t batches, jobs;
 	char last_error[300];
+	void (*on_commit)(void *arg); /* under mu */
+	void *on_commit_arg;
 };
+
+void writer_on_commit(writer *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	w->on_commit = fn;
+	w->on_commit_arg = arg;
+	pthread_mutex_unlock(&w->mu);
+}
 
 static void note_error(writer *w, const char *what, const scimsync_err *err)
 {
@@ -84,6 +94,8 @@ static void run_batch(writer *w, writer_job *batch, uint64_t n)
 	scimsync_err err = {0, ""};
 	writer_job *j, *next;
 	int rc, committed = 0;
+	void (*on_commit)(void *arg);
+	void *on_commit_arg;
 
 	rc = p->begin(w->c, &err);
 	if (rc != SCIMSYNC_OK)
@@ -106,7 +118,11 @@ static void run_batch(writer *w, writer_job *batch, uint64_t n)
 	pthread_mutex_lock(&w->mu);
 	w->batches++;
 	w->jobs += n;
+	on_commit = w->on_commit;
+	on_commit_arg = w->on_commit_arg;
 	pthread_mutex_unlock(&w->mu);
+	if (committed && on_commit)
+		on_commit(on_commit_arg);
 
 	/* done may free the job: read next first. */
 	for (j = batch; j != NULL; j = next) {
@@ -226,4 +242,54 @@ void writer_last_error(writer *w, char *buf, size_t len)
 	pthread_mutex_lock(&w->mu);
 	snprintf(buf, len, "%s", w->last_error);
 	pthread_mutex_unlock(&w->mu);
+}
+
+typedef struct sync_job {
+	writer_job job; /* first */
+	writer_sync_fn fn;
+	void *arg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int finished, committed, rc;
+} sync_job;
+
+static int sync_job_run(writer_job *job, const scimsync_store_plugin *p,
+			scimsync_store_conn *c)
+{
+	sync_job *j = (sync_job *)job;
+
+	j->rc = j->fn(j->arg, p, c);
+	return j->rc;
+}
+
+static void sync_job_done(writer_job *job, int run_rc, int committed)
+{
+	sync_job *j = (sync_job *)job;
+
+	(void)run_rc;
+	pthread_mutex_lock(&j->mu);
+	j->committed = committed;
+	j->finished = 1;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+int writer_run_sync(writer *w, writer_sync_fn fn, void *arg)
+{
+	sync_job j = {.fn = fn, .arg = arg};
+
+	j.job.run = sync_job_run;
+	j.job.done = sync_job_done;
+	pthread_mutex_init(&j.mu, NULL);
+	pthread_cond_init(&j.cv, NULL);
+	writer_submit(w, &j.job);
+	pthread_mutex_lock(&j.mu);
+	while (!j.finished)
+		pthread_cond_wait(&j.cv, &j.mu);
+	pthread_mutex_unlock(&j.mu);
+	pthread_mutex_destroy(&j.mu);
+	pthread_cond_destroy(&j.cv);
+	if (j.rc == 0 && !j.committed)
+		return SCIMSYNC_ERETRY;
+	return j.rc;
 }

@@ -56,10 +56,23 @@ struct writer_job {
 int writer_start(writer **out, const scimsync_store_plugin *p,
 		 scimsync_store *s, int max_batch, char *errbuf, size_t errlen);
 
+/* Call fn(arg) on the writer thread after every batch that committed,
+ * before the batch's done callbacks (to wake outbox readers). NULL turns
+ * it off. fn must be cheap and must not block. */
+void writer_on_commit(writer *w, void (*fn)(void *arg), void *arg);
+
 /* Queue job (borrowed until its done). Thread-safe; holds a mutex for a
  * few instructions and never waits for the writer. Not after writer_stop
  * has begun. */
 void writer_submit(writer *w, writer_job *job);
+
+/* Run fn(arg, p, c) on the writer inside its own savepoint and wait until
+ * its batch is durable. Returns what fn returned (non-zero: its work was
+ * rolled back), or SCIMSYNC_ERETRY if the batch did not commit. Blocks
+ * the caller: not from the writer thread nor from a libevhtp worker. */
+typedef int (*writer_sync_fn)(void *arg, const scimsync_store_plugin *p,
+			      scimsync_store_conn *c);
+int writer_run_sync(writer *w, writer_sync_fn fn, void *arg);
 
 /* Run and commit every job queued so far, stop the thread, close the
  * connection and free w. NULL is a no-op. */

@@ -30,6 +30,10 @@
  *   2026-11-22  1.2  resource types 3 (tenant) and 4 (token): engine
  *                    records, kept under the tenant "#system" like any
  *                    other resource. No new entry points.
+ *   2026-11-22  1.3  resource types 5 (outbox event), 6 (sink cursor)
+ *                    and 7 (dead letter), the same way. A store's seq
+ *                    must grow in commit order (one writer makes that
+ *                    so): the outbox is read in seq order.
  */
 #ifndef SCIMSYNC_STORE_H
 #define SCIMSYNC_STORE_H
@@ -41,16 +45,19 @@ extern "C" {
 #endif
 
 #define SCIMSYNC_STORE_ABI_MAJOR 1
-#define SCIMSYNC_STORE_ABI_MINOR 2
+#define SCIMSYNC_STORE_ABI_MINOR 3
 
 /* A store treats every type alike (an opaque small integer); the engine
- * keeps its own records (tenants, tokens) as types 3 and 4 under the
- * tenant "#system", which no SCIM client can name. Since 1.2. */
+ * keeps its own records (tenants, tokens, the outbox) as types 3 to 7
+ * under the tenant "#system", which no SCIM client can name. */
 typedef enum scimsync_res_type {
 	SCIMSYNC_RES_USER = 1,
 	SCIMSYNC_RES_GROUP = 2,
-	SCIMSYNC_RES_TENANT = 3,
-	SCIMSYNC_RES_TOKEN = 4
+	SCIMSYNC_RES_TENANT = 3, /* since 1.2 */
+	SCIMSYNC_RES_TOKEN = 4,
+	SCIMSYNC_RES_EVENT = 5, /* since 1.3 */
+	SCIMSYNC_RES_CURSOR = 6,
+	SCIMSYNC_RES_DEAD = 7
 } scimsync_res_type;
 
 /* Attributes a store indexes for equality lookups. */

@@ -635,6 +635,9 @@ void admin_stop(admin_srv *a)
 		if (a->conns == ac) /* the hook did not run */
 			on_conn_fini(NULL, ac);
 	}
+	/* Deferred bufferevent finalizers run in the loop: once more. */
+	if (a->base)
+		event_base_loop(a->base, EVLOOP_NONBLOCK);
 	if (a->htp) {
 		evhtp_unbind_socket(a->htp);
 		evhtp_free(a->htp);

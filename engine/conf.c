@@ -372,7 +372,7 @@ static int conf_sinks(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 		sc->name = strdup(name);
 		sc->retry_initial_ms = 200;
 		sc->retry_max_ms = 60000;
-		sc->batch = 64;
+		sc->batch = 256;
 		snprintf(what, sizeof(what), "sinks.%s", name);
 		if (strlen(name) == 0 || strlen(name) > 63 ||
 		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=

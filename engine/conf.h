@@ -21,7 +21,7 @@ typedef struct scimsync_sink_conf {
 	scimsync_option *options; /* key NULL terminates */
 	int retry_initial_ms;	  /* first backoff; default 200 */
 	int retry_max_ms;	  /* backoff cap; default 60000 */
-	int batch;		  /* events per apply_many; default 64 */
+	int batch;		  /* events per apply_many; default 256 */
 } scimsync_sink_conf;
 
 typedef struct scimsync_config {

@@ -22,6 +22,7 @@
 #include "tenant.h"
 
 #define LATENCY_RING 4096
+#define CURSOR_EVERY_MS 250
 #define ROLES_MAPPING "roles"
 
 typedef struct sink_rt {
@@ -463,7 +464,8 @@ static void *sink_main(void *arg)
 {
 	sink_rt *s = arg;
 	const scimsync_store_plugin *sp = s->set->srv->sp;
-	int64_t stored;
+	int64_t stored, stored_at = 0;
+	bool more;
 	char name[16];
 
 	snprintf(name, sizeof(name), "sink-%.10s", s->conf->name);
@@ -509,12 +511,21 @@ static void *sink_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		cursor = s->cursor;
 		pthread_mutex_unlock(&s->mu);
-		if (cursor != stored && store_cursor(s, cursor) == 0)
+		/* Store the cursor when caught up, when stopping, or at most
+		 * every CURSOR_EVERY_MS while busy: each store is a commit,
+		 * and a crash then repeats at most that much (same keys). */
+		more = rc == SCIMSYNC_OK && b.n == cap;
+		if (cursor != stored &&
+		    (!more || !ok ||
+		     wall_ms() - stored_at >= CURSOR_EVERY_MS) &&
+		    store_cursor(s, cursor) == 0) {
 			stored = cursor;
+			stored_at = wall_ms();
+		}
 		if (!ok)
 			break;
-		if (rc == SCIMSYNC_OK && b.n == cap)
-			continue; /* more waiting */
+		if (more)
+			continue;
 		pthread_mutex_lock(&s->mu);
 		s->status = "idle";
 		pthread_mutex_unlock(&s->mu);

@@ -1288,6 +1288,9 @@ static void worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 			if (w->conns == sc) /* the hook did not run */
 				on_conn_fini(NULL, sc);
 		}
+		/* A bufferevent freed with callbacks pending finishes in a
+		 * deferred callback: let the loop run it once, or it leaks. */
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
 		srv->sp->conn_close(w->reader);
 		free(w);
 		worker_self = NULL;

@@ -113,6 +113,45 @@ START_TEST(conf_defaults)
 }
 END_TEST
 
+START_TEST(conf_sinks)
+{
+	char err[256];
+	scimsync_config *c = NULL;
+
+	ck_assert_msg(
+		conf_load_string(&c,
+				 "sinks:\n"
+				 "  ldap:\n"
+				 "    plugin: ldap\n"
+				 "    mapping: ldap\n"
+				 "    tenants: [acme, pilot]\n"
+				 "    retry: {initial_ms: 100, max_ms: 5000}\n"
+				 "    batch: 10\n"
+				 "    options: {url: 'ldap://x', tls: true}\n"
+				 "  hook: {plugin: /x/sink_webhook.so}\n",
+				 "s.yaml", err, sizeof(err)) == 0,
+		"%s", err);
+	ck_assert_uint_eq(c->n_sinks, 2);
+	ck_assert_str_eq(c->sinks[0].name, "ldap");
+	ck_assert_str_eq(c->sinks[0].plugin, "ldap");
+	ck_assert_str_eq(c->sinks[0].mapping, "ldap");
+	ck_assert_str_eq(c->sinks[0].tenants[1], "pilot");
+	ck_assert_ptr_null(c->sinks[0].tenants[2]);
+	ck_assert_int_eq(c->sinks[0].retry_initial_ms, 100);
+	ck_assert_int_eq(c->sinks[0].retry_max_ms, 5000);
+	ck_assert_int_eq(c->sinks[0].batch, 10);
+	ck_assert_str_eq(c->sinks[0].options[1].key, "tls");
+	ck_assert_str_eq(c->sinks[0].options[1].value, "true");
+	ck_assert_str_eq(c->sinks[1].plugin, "/x/sink_webhook.so");
+	ck_assert_ptr_null(c->sinks[1].tenants);
+	ck_assert_ptr_null(c->sinks[1].mapping);
+	ck_assert_int_eq(c->sinks[1].retry_initial_ms, 200);
+	ck_assert_int_eq(c->sinks[1].retry_max_ms, 60000);
+	ck_assert_int_eq(c->sinks[1].batch, 256);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(conf_admin_and_audit)
 {
 	char err[256];
@@ -235,6 +274,13 @@ START_TEST(conf_rejects_mistakes)
 		{"admin: {listn: {}}\n", "unknown key 'admin.listn'"},
 		{"audit: {retention_days: -1}\n", "audit.retention_days"},
 		{"audit: {databse: x}\n", "unknown key 'audit.databse'"},
+		{"sinks: {x: {mapping: y}}\n", "sinks.x.plugin' is required"},
+		{"sinks: {X: {plugin: y}}\n", "sink name 'X'"},
+		{"sinks: {x: {plugin: y, tenants: a}}\n", "sinks.x.tenants"},
+		{"sinks: {x: {plugin: y, retry: {max_ms: 0}}}\n",
+		 "sinks.x.retry.max_ms"},
+		{"sinks: {x: {plugin: y, colour: red}}\n",
+		 "unknown key 'sinks.x.colour'"},
 		{"- a\n- b\n", "top level"},
 	};
 
@@ -291,6 +337,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, conf_defaults);
 	tcase_add_test(tc, conf_full);
 	tcase_add_test(tc, conf_admin_and_audit);
+	tcase_add_test(tc, conf_sinks);
 	tcase_add_test(tc, conf_rejects_mistakes);
 	tcase_add_test(tc, conf_mappings_relative_to_the_file);
 	tcase_add_test(tc, conf_example_file_loads);

@@ -70,6 +70,9 @@ class SinkDaemonTest(unittest.TestCase):
         if rc != 0:
             sys.stderr.write("\n%s\n" % cls.d.log_tail())
         cls.d.cleanup(keep=rc != 0)
+        if rc == 0:
+            import shutil
+            shutil.rmtree(cls.wd, ignore_errors=True)
         assert rc == 0, "exit status after SIGTERM: %s" % rc
 
     def new_tenant(self):
@@ -396,6 +399,39 @@ class DeadLetterTest(SinkDaemonTest):
                                          {"tenant": "NO"}).status, 400)
 
 
+class StartupErrorTest(unittest.TestCase):
+    """A sink that cannot be loaded or opened stops the start with one
+    line naming it."""
+
+    def start_fails(self, sinks, want):
+        import tempfile
+        wd = tempfile.mkdtemp(prefix="scimsync-sinkerr-")
+        d = AdminDaemon(workdir=wd, extra_config=sinks)
+        try:
+            with self.assertRaises(scimtest.DaemonError):
+                d.start(timeout=10)
+            self.assertIn(want, d.log_text())
+        finally:
+            d.cleanup()
+            import shutil
+            shutil.rmtree(wd, ignore_errors=True)
+
+    def test_missing_plugin(self):
+        self.start_fails("sinks:\n  events:\n    plugin: /nonexistent/x.so\n",
+                         "sink 'events': plugin")
+
+    def test_open_fails(self):
+        self.start_fails("sinks:\n  events:\n    plugin: %s\n"
+                         "    options: {colour: red}\n" % example_sink(),
+                         "unknown option 'colour'")
+
+    def test_unknown_mapping(self):
+        self.start_fails("sinks:\n  events:\n    plugin: %s\n"
+                         "    mapping: nope\n"
+                         "    options: {path: /tmp/x}\n" % example_sink(),
+                         "no mapping named 'nope'")
+
+
 class CrashTest(unittest.TestCase):
     """Provision continuously from 4 threads, kill -9 the daemon at random
     moments 5 times, restart it on the same store: every acknowledged
@@ -488,6 +524,9 @@ class CrashTest(unittest.TestCase):
                          % (len(acked), len(keys), dups))
         rc = d.stop(scimtest.STOP_TIMEOUT)
         d.cleanup(keep=rc != 0)
+        if rc == 0:
+            import shutil
+            shutil.rmtree(wd, ignore_errors=True)
         self.assertEqual(rc, 0)
 
 

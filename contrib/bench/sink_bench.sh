@@ -11,6 +11,10 @@
 # while the load ran and until drained, the lag when the load stopped,
 # and commit -> applied latency p50/p99 from the admin API.
 #
+# Then the dispatcher alone: the sink is paused (pause_file) while
+# another DURATION/2 seconds of POSTs queue up, and the time to drain that
+# backlog once it resumes gives the events/s one sink can take.
+#
 # Knobs: DURATION (20), CONNS (64), THREADS (2), SKIP_BUILD=1, KEEP=1,
 # FSYNC=true (the sink fsyncs each batch).
 set -eEuo pipefail
@@ -64,7 +68,8 @@ sinks:
   events:
     plugin: $so
     mapping: ldap
-    options: {path: $work/events.jsonl, fsync: $FSYNC}
+    retry: {initial_ms: 20, max_ms: 50}
+    options: {path: $work/events.jsonl, fsync: $FSYNC, pause_file: $work/pause}
 YAML
 "$top/engine/scimsyncd" -c "$work/c.yaml" >"$work/log" 2>&1 &
 pid=$!
@@ -103,4 +108,23 @@ awk -v rps="$rps" -v req="$requests" -v bad="$((non2xx + connect + read + write 
 	printf "lag when the load stopped: %d events; drained %.2f s later\n", lag_stop, t2 - t1
 	printf "events delivered overall: %d (%d lines in the sink file), %.0f/s until drained\n", d_end, lines, d_end / (t2 - t0)
 	printf "commit -> applied latency (last 4096 events): p50 %.1f ms, p99 %.1f ms (sink fsync: %s)\n", p50, p99, fsync
+}'
+
+# The dispatcher alone: a backlog, then the drain.
+touch "$work/pause"
+BENCH_LUA_DIR="$here" wrk -t"$THREADS" -c"$CONNS" -d"$((DURATION / 2))s" \
+	--timeout 10s -s "$here/post_users.lua" \
+	"http://127.0.0.1:$port/scim/v2" -- "sbq$$" "$token" >"$work/wrk2.txt" 2>&1
+backlog=$(curl -sf -H "$H" "$A/sinks" | jq .sinks[0].lag)
+d0=$(curl -sf -H "$H" "$A/sinks" | jq .sinks[0].delivered)
+rm -f "$work/pause"
+t3=$(date +%s.%N)
+while :; do
+	s=$(curl -sf -H "$H" "$A/sinks" | jq '.sinks[0]')
+	[ "$(jq .lag <<<"$s")" = 0 ] && break
+	sleep 0.02
+done
+t4=$(date +%s.%N)
+awk -v n="$(($(jq .delivered <<<"$s") - d0))" -v b="$backlog" -v t3="$t3" -v t4="$t4" 'BEGIN {
+	printf "backlog of %d events drained in %.2f s: %.0f events/s\n", b, t4 - t3, n / (t4 - t3)
 }'

@@ -23,6 +23,7 @@
 
 #define LATENCY_RING 4096
 #define CURSOR_EVERY_MS 250
+#define HEALTH_EVERY_MS 10000
 #define ROLES_MAPPING "roles"
 
 typedef struct sink_rt {
@@ -45,6 +46,8 @@ typedef struct sink_rt {
 	int64_t last_error_ms;
 	double lat[LATENCY_RING]; /* commit -> applied, ms */
 	size_t n_lat;
+	char health[300]; /* the plugin's last health answer, or "" */
+	int64_t health_ms;
 } sink_rt;
 
 struct dispatch_set {
@@ -460,6 +463,25 @@ static int raw_cb(int64_t seq, const char *json, size_t len, void *payload)
 	return 0;
 }
 
+/* When idle, at most every HEALTH_EVERY_MS: ask the plugin whether its
+ * target is reachable (on this thread, as the ABI promises). */
+static void check_health(sink_rt *s)
+{
+	scimsync_err err = {0};
+	int rc;
+
+	if (!PLUGIN_SINK_HAS(s->plugin, health) ||
+	    wall_ms() - s->health_ms < HEALTH_EVERY_MS)
+		return;
+	rc = s->plugin->health(s->state, &err);
+	pthread_mutex_lock(&s->mu);
+	s->health_ms = wall_ms();
+	snprintf(s->health, sizeof(s->health), "%s%s%s",
+		 rc == SCIMSYNC_OK ? "ok" : "unreachable",
+		 err.message[0] ? ": " : "", err.message);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void *sink_main(void *arg)
 {
 	sink_rt *s = arg;
@@ -529,6 +551,7 @@ static void *sink_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		s->status = "idle";
 		pthread_mutex_unlock(&s->mu);
+		check_health(s);
 		if (wait_ms(s, rc == SCIMSYNC_OK ? 1000 : 500, true))
 			break;
 	}
@@ -752,6 +775,9 @@ static json_t *sink_json(dispatch_set *d, sink_rt *s)
 	json_object_set_new(o, "last_error",
 			    s->last_error[0] ? json_string(s->last_error)
 					     : json_null());
+	json_object_set_new(o, "health",
+			    s->health[0] ? json_string(s->health)
+					 : json_null());
 	if (s->last_error_ms)
 		scim_time_format(when, s->last_error_ms);
 	json_object_set_new(o, "last_error_time",

@@ -125,9 +125,10 @@ typedef struct scimsync_sink_plugin {
 
 	/* ---- Optional (NULL, or beyond struct_size) ---- */
 
-	/* Is the target reachable? SCIMSYNC_OK or SCIMSYNC_ERETRY with a
-	 * message. Called by the admin API's sink status, on the
-	 * dispatcher thread between events. */
+	/* Is the target reachable? SCIMSYNC_OK or SCIMSYNC_ERETRY, with a
+	 * message either way. Called on the dispatcher thread while the
+	 * sink is idle, at most every 10 s; the admin API's sink status
+	 * shows the last answer. */
 	int (*health)(scimsync_sink *s, scimsync_err *err);
 
 	/* Apply up to n events in order (one transaction or round trip,

@@ -161,6 +161,17 @@ class EventMeaningTest(SinkDaemonTest):
         self.assertIn("dn", created["attrs"])
         self.assertEqual(created["event"]["resource"]["id"], uid)
 
+    def test_sink_health_in_status(self):
+        deadline = time.monotonic() + 10
+        while True:
+            st = self.sink_status()
+            if st.get("health"):
+                break
+            self.assertLess(time.monotonic(), deadline, st)
+            time.sleep(0.05)
+        self.assertTrue(st["health"].startswith("ok: appending to"), st)
+        self.assertEqual(st["plugin"], "example")
+
     def test_group_membership_events(self):
         t, c = self.new_tenant()
         u1 = c.post("/Users", user_body(uniq("a"))).json["id"]

@@ -161,9 +161,9 @@ int mapset_put(mapset *ms, const char *name, const char *path, char *errbuf,
 	rc = 0;
 	goto out;
 oom:
+	/* fresh never holds r here (it is set last), so r is ours to drop. */
 	slot_free(fresh);
-	if (fresh == NULL || fresh->cur != r)
-		ref_put_locked(r);
+	ref_put_locked(r);
 	pthread_mutex_unlock(&ms->mu);
 	snprintf(errbuf, errlen, "out of memory");
 out:

@@ -10,4 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config make \
 	libevhtp-dev libevent-dev libjansson-dev libyaml-dev libsqlite3-dev \
 	libssl-dev libcurl4-openssl-dev check python3 curl openssl ca-certificates wrk \
-	clang clang-format libclang-rt-14-dev >/dev/null
+	clang clang-format libclang-rt-14-dev \
+	libldap-dev slapd ldap-utils >/dev/null

@@ -1,0 +1,442 @@
+/* conn.c - results, the connection and reading entries for the LDAP sink
+ * (sink_ldap.h). */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strdup, strcasecmp, explicit_bzero under -std=c11 */
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sink_ldap.h"
+
+/* ---- errors and logging ---- */
+
+int lds_fail(scimsync_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+void lds_conn_drop(scimsync_sink *s)
+{
+	if (s->ld != NULL)
+		ldap_unbind_ext_s(s->ld, NULL, NULL);
+	s->ld = NULL;
+}
+
+/* Does rc mean the connection is gone or unusable (make a new one)? */
+static bool rc_conn_lost(int rc)
+{
+	switch (rc) {
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_TIMEOUT:
+	case LDAP_LOCAL_ERROR:
+	case LDAP_ENCODING_ERROR:
+	case LDAP_DECODING_ERROR:
+	case LDAP_UNAVAILABLE: /* shutting down */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Transient (retry) or permanent (fail)? A server that is down, slow,
+ * busy, shutting down, out of resources or failing inside is transient;
+ * what it refuses about the request itself is not: schema and syntax
+ * violations, a missing parent, access rights, unwillingness (a
+ * read-only replica, say, stays one). */
+static int rc_code(int rc)
+{
+	if (rc_conn_lost(rc))
+		return SCIMSYNC_ERETRY;
+	switch (rc) {
+	case LDAP_NO_MEMORY:
+	case LDAP_BUSY:
+	case LDAP_OTHER: /* slapd: internal errors, a full database */
+	case LDAP_OPERATIONS_ERROR:
+	case LDAP_TIMELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+	case LDAP_CONFIDENTIALITY_REQUIRED:
+	case LDAP_STRONG_AUTH_REQUIRED:
+		return SCIMSYNC_ERETRY;
+	default:
+		return SCIMSYNC_EFAIL;
+	}
+}
+
+int lds_fail_rc(scimsync_sink *s, int rc, scimsync_err *err, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
+
+/* An LDAP result code as a sink result: err gets "<what>: <error>
+ * (<server's diagnostic>)"; a lost connection is dropped. */
+int lds_fail_rc(scimsync_sink *s, int rc, scimsync_err *err, const char *fmt,
+		...)
+{
+	char what[160];
+	char *diag = NULL, *matched = NULL;
+	int code = rc_code(rc);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/* Client-side errors (< 0) leave an older message behind. */
+	if (rc > 0 && s->ld != NULL) {
+		ldap_get_option(s->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+		if (rc == LDAP_NO_SUCH_OBJECT)
+			ldap_get_option(s->ld, LDAP_OPT_MATCHED_DN, &matched);
+	}
+	lds_fail(err, code, "%s: %s%s%s%s%s%s", what, ldap_err2string(rc),
+		 diag != NULL && *diag ? " (" : "", diag != NULL ? diag : "",
+		 diag != NULL && *diag ? ")" : "",
+		 matched != NULL ? "; the nearest entry that exists: " : "",
+		 matched != NULL ? (*matched ? matched : "none") : "");
+	ldap_memfree(diag);
+	ldap_memfree(matched);
+	if (rc_conn_lost(rc)) {
+		if (s->ld != NULL && s->ever_up && !s->down)
+			LOG(s, SCIMSYNC_LOG_WARN,
+			    "connection to %s lost (%s); events wait and are "
+			    "retried",
+			    s->url, ldap_err2string(rc));
+		s->down = true;
+		lds_conn_drop(s);
+	}
+	return code;
+}
+
+/* ---- the connection ---- */
+
+/* The bind password into buf (NUL-terminated; the caller wipes it). */
+int lds_read_password(scimsync_sink *s, char *buf, size_t cap,
+		      scimsync_err *err)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (s->pw_env != NULL) {
+		const char *v = getenv(s->pw_env);
+
+		if (v == NULL)
+			return lds_fail(
+				err, SCIMSYNC_EFAIL,
+				"option 'bind_password_env': %s is not set",
+				s->pw_env);
+		n = strlen(v);
+		if (n >= cap)
+			return lds_fail(
+				err, SCIMSYNC_EFAIL,
+				"option 'bind_password_env': longer than "
+				"%zu bytes",
+				cap - 1);
+		memcpy(buf, v, n + 1);
+	} else if (s->pw_file != NULL) {
+		FILE *f = fopen(s->pw_file, "re");
+
+		if (f == NULL)
+			return lds_fail(
+				err, SCIMSYNC_EFAIL,
+				"option 'bind_password_file': cannot read "
+				"%s: %s",
+				s->pw_file, strerror(errno));
+		n = fread(buf, 1, cap, f);
+		fclose(f);
+		if (n >= cap)
+			return lds_fail(
+				err, SCIMSYNC_EFAIL,
+				"option 'bind_password_file': %s is longer "
+				"than %zu bytes",
+				s->pw_file, cap - 1);
+		buf[n] = '\0';
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			buf[--n] = '\0';
+	}
+	if (n == 0)
+		return lds_fail(err, SCIMSYNC_EFAIL,
+				"the bind password is empty (a simple bind "
+				"without a password is unauthenticated)");
+	return SCIMSYNC_OK;
+}
+
+/* What else a failed first request over ldaps:// may mean. */
+static const char *tls_hint(const scimsync_sink *s, int rc)
+{
+	return s->tls && !s->start_tls && rc == LDAP_SERVER_DOWN
+		       ? " (or its certificate is not trusted: see tls_ca_file)"
+		       : "";
+}
+
+/* The server's naming contexts into s->contexts. */
+static int read_contexts(scimsync_sink *s, scimsync_err *err)
+{
+	char *attrs[] = {(char *)"namingContexts", NULL};
+	LDAPMessage *res = NULL, *e;
+	struct berval **vals = NULL;
+	char **out;
+	int rc, n, i;
+
+	rc = ldap_search_ext_s(s->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)",
+			       attrs, 0, NULL, NULL, &s->tv, 1, &res);
+	if (rc != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return lds_fail_rc(s, rc, err, "read the root DSE of %s%s",
+				   s->url, tls_hint(s, rc));
+	}
+	e = ldap_first_entry(s->ld, res);
+	if (e != NULL)
+		vals = ldap_get_values_len(s->ld, e, "namingContexts");
+	n = ldap_count_values_len(vals);
+	out = calloc((size_t)n + 1, sizeof(*out));
+	for (i = 0; out != NULL && i < n; i++)
+		if ((out[i] = strndup(vals[i]->bv_val, vals[i]->bv_len)) ==
+		    NULL) {
+			lds_free_strv(out);
+			out = NULL;
+		}
+	ldap_value_free_len(vals);
+	ldap_msgfree(res);
+	if (out == NULL)
+		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	if (n == 0) {
+		free(out);
+		return lds_fail(
+			err, SCIMSYNC_ERETRY,
+			"%s lists no naming contexts in its root DSE: set "
+			"option 'base' to where the users are",
+			s->url);
+	}
+	lds_free_strv(s->contexts);
+	s->contexts = out;
+	return SCIMSYNC_OK;
+}
+
+/* Give up on a connection being made: a retry, whatever the code (see
+ * conn_open). */
+static int conn_retry(scimsync_sink *s, scimsync_err *err)
+{
+	lds_conn_drop(s);
+	s->down = s->down || s->ever_up;
+	if (err != NULL)
+		err->code = SCIMSYNC_ERETRY;
+	return SCIMSYNC_ERETRY;
+}
+
+/* Connect and bind, unless connected. Every failure is a retry: a server
+ * that is down comes back, and a wrong password or certificate is a
+ * setup problem that holds up every event alike, so the events wait
+ * (visible in the sink's status) rather than all becoming dead letters;
+ * the password is read again on every connect, so rotating the file
+ * fixes it without a restart. */
+int lds_conn_open(scimsync_sink *s, scimsync_err *err)
+{
+	char pw[PASSWORD_MAX];
+	struct berval cred;
+	int rc, v3 = LDAP_VERSION3, req, zero = 0;
+	char *attrs[] = {(char *)"1.1", NULL};
+	LDAPMessage *res = NULL;
+
+	if (s->ld != NULL)
+		return SCIMSYNC_OK;
+	rc = ldap_initialize(&s->ld, s->url);
+	if (rc != LDAP_SUCCESS) {
+		s->ld = NULL;
+		lds_fail(err, SCIMSYNC_ERETRY, "ldap_initialize %s: %s", s->url,
+			 ldap_err2string(rc));
+		return conn_retry(s, err);
+	}
+	ldap_set_option(s->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(s->ld, LDAP_OPT_NETWORK_TIMEOUT, &s->tv);
+	ldap_set_option(s->ld, LDAP_OPT_TIMEOUT, &s->tv);
+	ldap_set_option(s->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	ldap_set_option(s->ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
+	if (s->tls) {
+		req = s->tls_verify ? LDAP_OPT_X_TLS_DEMAND
+				    : LDAP_OPT_X_TLS_NEVER;
+		ldap_set_option(s->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
+		if (s->tls_ca_file != NULL)
+			ldap_set_option(s->ld, LDAP_OPT_X_TLS_CACERTFILE,
+					s->tls_ca_file);
+		rc = ldap_set_option(s->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+		if (rc != LDAP_OPT_SUCCESS) {
+			lds_fail(err, SCIMSYNC_ERETRY,
+				 "TLS setup for %s failed (tls_ca_file?)",
+				 s->url);
+			return conn_retry(s, err);
+		}
+	}
+	if (s->start_tls) {
+		rc = ldap_start_tls_s(s->ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			/* libldap says only "Connect error" when the
+			 * certificate is refused. */
+			lds_fail_rc(s, rc, err, "StartTLS with %s%s", s->url,
+				    rc == LDAP_CONNECT_ERROR
+					    ? " (is its certificate trusted? "
+					      "see tls_ca_file)"
+					    : "");
+			return conn_retry(s, err);
+		}
+	}
+	if (s->bind_dn != NULL) {
+		rc = lds_read_password(s, pw, sizeof(pw), err);
+		if (rc == SCIMSYNC_OK) {
+			cred.bv_val = pw;
+			cred.bv_len = strlen(pw);
+			rc = ldap_sasl_bind_s(s->ld, s->bind_dn,
+					      LDAP_SASL_SIMPLE, &cred, NULL,
+					      NULL, NULL);
+			if (rc != LDAP_SUCCESS)
+				lds_fail_rc(s, rc, err, "bind to %s as %s%s",
+					    s->url, s->bind_dn,
+					    tls_hint(s, rc));
+		}
+		explicit_bzero(pw, sizeof(pw));
+		if (rc != LDAP_SUCCESS)
+			return conn_retry(s, err);
+	}
+	/* The naming contexts (the first round trip of an anonymous
+	 * connection), or a look at the root DSE. */
+	if (s->base == NULL) {
+		if (read_contexts(s, err) != SCIMSYNC_OK)
+			return conn_retry(s, err);
+	} else {
+		rc = ldap_search_ext_s(s->ld, "", LDAP_SCOPE_BASE,
+				       "(objectClass=*)", attrs, 0, NULL, NULL,
+				       &s->tv, 1, &res);
+		ldap_msgfree(res);
+		if (rc != LDAP_SUCCESS) {
+			lds_fail_rc(s, rc, err, "read the root DSE of %s%s",
+				    s->url, tls_hint(s, rc));
+			return conn_retry(s, err);
+		}
+	}
+	if (s->down || !s->ever_up)
+		LOG(s, SCIMSYNC_LOG_INFO, "%s %s as %s",
+		    s->ever_up ? "reconnected to" : "connected to", s->url,
+		    s->bind_dn != NULL ? s->bind_dn : "anonymous");
+	s->down = false;
+	s->ever_up = true;
+	return SCIMSYNC_OK;
+}
+
+/* ---- reading entries ---- */
+
+void lds_found_free(struct found *f)
+{
+	ldap_msgfree(f->res);
+	free(f->dn);
+	memset(f, 0, sizeof(*f));
+}
+
+/* f's values of attr (ldap_value_free_len), or NULL. */
+struct berval **lds_found_values(scimsync_sink *s, const struct found *f,
+				 const char *attr)
+{
+	return f->e != NULL ? ldap_get_values_len(s->ld, f->e, attr) : NULL;
+}
+
+static int found_take(scimsync_sink *s, LDAPMessage *res, struct found *f,
+		      scimsync_err *err)
+{
+	char *dn;
+
+	f->res = res;
+	f->e = ldap_first_entry(s->ld, res);
+	if (f->e == NULL)
+		return SCIMSYNC_OK;
+	if ((dn = ldap_get_dn(s->ld, f->e)) == NULL ||
+	    (f->dn = strdup(dn)) == NULL) {
+		ldap_memfree(dn);
+		lds_found_free(f);
+		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	}
+	ldap_memfree(dn);
+	return SCIMSYNC_OK;
+}
+
+/* The entry at dn with attrs, or f->e NULL when there is none. */
+int lds_read_entry(scimsync_sink *s, const char *dn, char **attrs,
+		   struct found *f, scimsync_err *err)
+{
+	LDAPMessage *res = NULL;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	rc = ldap_search_ext_s(s->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)",
+			       attrs, 0, NULL, NULL, &s->tv, 1, &res);
+	if (rc == LDAP_NO_SUCH_OBJECT) {
+		ldap_msgfree(res);
+		return SCIMSYNC_OK;
+	}
+	if (rc != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return lds_fail_rc(s, rc, err, "read %s", dn);
+	}
+	return found_take(s, res, f, err);
+}
+
+/* The entry that carries v's marker, searched under option base (or each
+ * naming context). Two are an error to clear up by hand. */
+int lds_find_user(scimsync_sink *s, const struct view *v, char **attrs,
+		  struct found *f, scimsync_err *err)
+{
+	char *one[2] = {s->base, NULL};
+	char **bases = s->base != NULL ? one : s->contexts;
+	char *filter = lds_eq_filter(s->id_attr, v->marker);
+	LDAPMessage *res = NULL;
+	int rc = SCIMSYNC_OK, lrc, n = 0;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	if (filter == NULL)
+		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	for (i = 0; bases != NULL && bases[i] != NULL; i++) {
+		res = NULL;
+		lrc = ldap_search_ext_s(s->ld, bases[i], LDAP_SCOPE_SUBTREE,
+					filter, attrs, 0, NULL, NULL, &s->tv, 2,
+					&res);
+		if (lrc == LDAP_NO_SUCH_OBJECT && s->base == NULL) {
+			ldap_msgfree(res);
+			continue;
+		}
+		if (lrc == LDAP_SIZELIMIT_EXCEEDED ||
+		    (lrc == LDAP_SUCCESS &&
+		     (n = ldap_count_entries(s->ld, res)) > 1)) {
+			ldap_msgfree(res);
+			rc = lds_fail(
+				err, SCIMSYNC_EFAIL,
+				"several entries under %s carry %s=%s (SCIM "
+				"user %s): remove all but one",
+				bases[i], s->id_attr, v->marker, v->id);
+			break;
+		}
+		if (lrc != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			rc = lds_fail_rc(s, lrc, err, "search %s for %s",
+					 bases[i], filter);
+			break;
+		}
+		if (n == 1) {
+			rc = found_take(s, res, f, err);
+			break;
+		}
+		ldap_msgfree(res);
+	}
+	free(filter);
+	return rc;
+}

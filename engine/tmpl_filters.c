@@ -810,6 +810,36 @@ static int f_sha256(tmpl_ctx *c, tv *v, tv *a, int na)
 	return digest(c, v, EVP_sha256());
 }
 
+/* RFC 4514 escaping of an attribute value for a DN:
+ * "ann+x@y" -> "ann\+x@y", so a userName cannot split or end an RDN. */
+static int f_dn_escape(tmpl_ctx *c, tv *v, tv *a, int na)
+{
+	size_t i, k = 0;
+	char *s;
+
+	(void)a;
+	(void)na;
+	if (tv_stringify(c, v) < 0)
+		return -1;
+	if ((s = malloc(v->n * 3 + 1)) == NULL)
+		return nomem(c);
+	for (i = 0; i < v->n; i++) {
+		unsigned char ch = (unsigned char)v->s[i];
+
+		if (ch == '\0') {
+			memcpy(s + k, "\\00", 3);
+			k += 3;
+			continue;
+		}
+		if (strchr("\"+,;<>\\=", ch) != NULL ||
+		    (i == 0 && (ch == ' ' || ch == '#')) ||
+		    (i + 1 == v->n && ch == ' '))
+			s[k++] = '\\';
+		s[k++] = (char)ch;
+	}
+	return set_str(c, v, s, k);
+}
+
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -1321,6 +1351,7 @@ static const tmpl_filter_def filters[] = {
 	{"date", 1, 1, f_date},
 	{"default", 1, 1, f_default},
 	{"divided_by", 1, 1, f_divided_by},
+	{"dn_escape", 0, 0, f_dn_escape},
 	{"downcase", 0, 0, f_downcase},
 	{"escape", 0, 0, f_escape},
 	{"escape_once", 0, 0, f_escape_once},

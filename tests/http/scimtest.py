@@ -187,22 +187,41 @@ class Daemon(object):
             if time.monotonic() > deadline:
                 raise DaemonError("daemon not built: %s" % exe)
             time.sleep(0.2)
-        self.port = free_port()
-        cfg = os.path.join(self.workdir, "scimsyncd.yaml")
-        write_config(cfg, self.port, self.workdir, self.token,
-                     log_level=self.log_level, threads=self.threads,
-                     db_path=self.db_path, extra=self.extra_config)
-        self.starts += 1
-        with open(self.log_path, "ab") as log:
-            log.write(("==== scimtest: starting %s -c %s (port %d, start #%d)\n"
-                       % (exe, cfg, self.port, self.starts)).encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                [exe, "-c", cfg], stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, cwd=self.workdir,
-                preexec_fn=_child_setup)
-        self.wait_ready(timeout)
+        # free_port() is a guess: another process may take the port
+        # before the daemon binds it. Then the daemon says so and exits,
+        # and we try again with fresh ports (a few times).
+        for attempt in range(4):
+            self.port = free_port()
+            cfg = os.path.join(self.workdir, "scimsyncd.yaml")
+            write_config(cfg, self.port, self.workdir, self.token,
+                         log_level=self.log_level, threads=self.threads,
+                         db_path=self.db_path, extra=self.extra_config)
+            self.starts += 1
+            start = self.log_size()
+            with open(self.log_path, "ab") as log:
+                log.write(("==== scimtest: starting %s -c %s (port %d, "
+                           "start #%d)\n" % (exe, cfg, self.port,
+                                             self.starts)).encode())
+                log.flush()
+                self.proc = subprocess.Popen(
+                    [exe, "-c", cfg], stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, cwd=self.workdir,
+                    preexec_fn=_child_setup)
+            try:
+                self.wait_ready(timeout)
+                return self
+            except DaemonError:
+                text = self.log_text(start)
+                if attempt == 3 or not ("cannot listen" in text and
+                                        "in use" in text):
+                    raise
+                self.repick_ports()
         return self
+
+    def repick_ports(self):
+        """Called before a retry after a port clash (subclasses with more
+        ports choose them again)."""
+        pass
 
     def wait_ready(self, timeout=READY_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -970,12 +989,20 @@ class AdminDaemon(Daemon):
                  audit=True, extra_config="", **kw):
         self.admin_token = admin_token or make_admin_token()
         self.admin_port = admin_port or free_port()
-        cfg = admin_config(self.admin_port, self.admin_token,
-                           rate_per_second=rate_per_second,
-                           audit_path="audit.log" if audit else None,
-                           audit_db="audit.db" if audit else None)
-        Daemon.__init__(self, extra_config=cfg + (extra_config or ""), **kw)
+        self._admin_args = (rate_per_second, audit, extra_config or "")
+        Daemon.__init__(self, extra_config=self._admin_extra(), **kw)
         self.stop_note = ""
+
+    def _admin_extra(self):
+        rate_per_second, audit, extra = self._admin_args
+        return admin_config(self.admin_port, self.admin_token,
+                            rate_per_second=rate_per_second,
+                            audit_path="audit.log" if audit else None,
+                            audit_db="audit.db" if audit else None) + extra
+
+    def repick_ports(self):
+        self.admin_port = free_port()
+        self.extra_config = self._admin_extra()
 
     @property
     def audit_path(self):

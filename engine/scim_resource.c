@@ -85,32 +85,30 @@ static json_t *member_ids(const scimsync_store_plugin *p,
 	return out;
 }
 
-/* The ids of list (strings or {"value": id}) not in not_in. */
+/* The ids of list (strings or {"value": id}) not in not_in (strings),
+ * each once, in list's order: a new array. Linear: the ids seen are the
+ * keys of a hash (a group may have 100,000 members). */
 static json_t *ids_minus(const json_t *list, const json_t *not_in)
 {
-	json_t *out = json_array(), *v, *w;
-	size_t i, j;
+	json_t *out = json_array(), *seen = json_object(), *v;
+	size_t i;
 
+	json_array_foreach (not_in, i, v)
+		if (json_is_string(v))
+			json_object_set(seen, json_string_value(v),
+					json_true());
 	json_array_foreach (list, i, v) {
 		const char *s = json_is_string(v)
 					? json_string_value(v)
 					: json_string_value(
 						  json_object_get(v, "value"));
-		bool found = false;
 
-		if (s == NULL)
+		if (s == NULL || json_object_get(seen, s) != NULL)
 			continue;
-		json_array_foreach (not_in, j, w)
-			if (json_is_string(w) &&
-			    strcmp(json_string_value(w), s) == 0)
-				found = true;
-		for (j = 0; !found && j < json_array_size(out); j++)
-			found = strcmp(json_string_value(
-					       json_array_get(out, j)),
-				       s) == 0;
-		if (!found)
-			json_array_append_new(out, json_string(s));
+		json_object_set(seen, s, json_true());
+		json_array_append_new(out, json_string(s));
 	}
+	json_decref(seen);
 	return out;
 }
 

@@ -209,63 +209,29 @@ int tenant_rec_list(tenant_reg *r, scimsync_store_conn *c, const char *tenant,
 	return 0;
 }
 
-/* Run fn on the writer inside a savepoint and wait until it is durable.
- * fn returns 0 to keep its work, or a status (>= 400) to roll it back. */
-
-typedef struct sync_job {
-	writer_job job; /* first */
+/* tenant_run_write: writer_run_sync with the registry passed along, and
+ * a batch that did not commit reported as 503. */
+typedef struct sync_call {
 	tenant_reg *reg;
 	sync_fn fn;
 	void *arg;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool finished;
-	int status;
-	int committed;
-} sync_job;
+} sync_call;
 
-static int sync_run(writer_job *job, const scimsync_store_plugin *p,
-		    scimsync_store_conn *c)
+static int sync_call_run(void *arg, const scimsync_store_plugin *p,
+			 scimsync_store_conn *c)
 {
-	sync_job *j = (sync_job *)job;
+	sync_call *x = arg;
 
 	(void)p;
-	j->status = j->fn(j->reg, c, j->arg);
-	return j->status;
-}
-
-static void sync_done(writer_job *job, int run_rc, int committed)
-{
-	sync_job *j = (sync_job *)job;
-
-	(void)run_rc;
-	pthread_mutex_lock(&j->mu);
-	j->committed = committed;
-	j->finished = true;
-	pthread_cond_signal(&j->cv);
-	pthread_mutex_unlock(&j->mu);
+	return x->fn(x->reg, c, x->arg);
 }
 
 int tenant_run_write(tenant_reg *r, sync_fn fn, void *arg)
 {
-	sync_job j = {.reg = r, .fn = fn, .arg = arg};
-	int status;
+	sync_call x = {r, fn, arg};
+	int rc = writer_run_sync(r->w, sync_call_run, &x);
 
-	j.job.run = sync_run;
-	j.job.done = sync_done;
-	pthread_mutex_init(&j.mu, NULL);
-	pthread_cond_init(&j.cv, NULL);
-	writer_submit(r->w, &j.job);
-	pthread_mutex_lock(&j.mu);
-	while (!j.finished)
-		pthread_cond_wait(&j.cv, &j.mu);
-	pthread_mutex_unlock(&j.mu);
-	pthread_mutex_destroy(&j.mu);
-	pthread_cond_destroy(&j.cv);
-	status = j.status;
-	if (status == 0 && !j.committed)
-		status = 503;
-	return status;
+	return rc == SCIMSYNC_ERETRY ? 503 : rc;
 }
 
 /* ---- The cache ---- */

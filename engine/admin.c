@@ -1,8 +1,6 @@
 /* admin.c - the admin API listener (see admin.h and README.md). */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +21,6 @@
 #define ADMIN_MAX_BODY (64 * 1024)
 #define ADMIN_PREFIX "/api/v1"
 
-/* Open connections, so the ones still open at shutdown are freed
- * (libevhtp leaves them to the process's end). Admin thread only. */
-typedef struct admin_conn {
-	evhtp_connection_t *conn;
-	struct admin_srv *a;
-	struct admin_conn *prev, *next;
-} admin_conn;
-
 struct admin_srv {
 	const scimsync_config *cfg;
 	tenant_reg *reg;
@@ -44,7 +34,7 @@ struct admin_srv {
 	evhtp_t *htp;
 	pthread_t thread;
 	bool running;
-	admin_conn *conns;
+	conn_node *conns; /* admin thread only */
 };
 
 /* What one admin request did, for its reply and its audit line. */
@@ -69,26 +59,6 @@ static int64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void client_addr(evhtp_request_t *req, char *buf, size_t len)
-{
-	const struct sockaddr *sa = req->conn ? req->conn->saddr : NULL;
-	char a[INET6_ADDRSTRLEN] = "-";
-
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "-");
-	}
 }
 
 static int finish(admin_req *ar, int status, json_t *body)
@@ -122,7 +92,7 @@ static int finish(admin_req *ar, int status, json_t *body)
 		audit_rec r = {0};
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		client_addr(req, client, sizeof(client));
+		scim_client_addr(req, client, sizeof(client), true);
 		r.time_ms = ar->start_ms;
 		r.kind = "admin";
 		r.tenant = ar->tenant[0] ? ar->tenant : NULL;
@@ -439,24 +409,6 @@ static bool authorized(admin_srv *a, evhtp_request_t *req)
 			     sizeof(digest)) == 0;
 }
 
-static const char *method_name(htp_method m)
-{
-	switch (m) {
-	case htp_method_GET:
-		return "GET";
-	case htp_method_POST:
-		return "POST";
-	case htp_method_PATCH:
-		return "PATCH";
-	case htp_method_DELETE:
-		return "DELETE";
-	case htp_method_PUT:
-		return "PUT";
-	default:
-		return "OTHER";
-	}
-}
-
 static int serve(admin_srv *a, evhtp_request_t *req)
 {
 	admin_req ar = {.a = a, .req = req, .audited = true};
@@ -470,7 +422,7 @@ static int serve(admin_srv *a, evhtp_request_t *req)
 
 	clock_gettime(CLOCK_MONOTONIC, &ar.start);
 	ar.start_ms = wall_ms();
-	ar.method = method_name(m);
+	ar.method = scim_method_name(m);
 	snprintf(ar.path, sizeof(ar.path), "%s", full);
 	if (strncmp(full, ADMIN_PREFIX "/", strlen(ADMIN_PREFIX) + 1) != 0) {
 		ar.audited = false;
@@ -522,36 +474,11 @@ static void on_request(evhtp_request_t *req, void *arg)
 	serve(arg, req);
 }
 
-static evhtp_res on_conn_fini(evhtp_connection_t *conn, void *arg)
-{
-	admin_conn *ac = arg;
-
-	(void)conn;
-	if (ac->prev)
-		ac->prev->next = ac->next;
-	else
-		ac->a->conns = ac->next;
-	if (ac->next)
-		ac->next->prev = ac->prev;
-	free(ac);
-	return EVHTP_RES_OK;
-}
-
 static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
 {
 	admin_srv *a = arg;
-	admin_conn *ac = calloc(1, sizeof(*ac));
 
-	if (ac == NULL)
-		return EVHTP_RES_OK;
-	ac->conn = conn;
-	ac->a = a;
-	ac->next = a->conns;
-	if (a->conns)
-		a->conns->prev = ac;
-	a->conns = ac;
-	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
-				  (evhtp_hook)on_conn_fini, ac);
+	conn_track(&a->conns, conn);
 	return EVHTP_RES_OK;
 }
 
@@ -628,16 +555,7 @@ void admin_stop(admin_srv *a)
 		pthread_join(a->thread, NULL);
 	}
 	/* The thread is gone: its connections are ours to free. */
-	while (a->conns) {
-		admin_conn *ac = a->conns;
-
-		evhtp_connection_free(ac->conn);
-		if (a->conns == ac) /* the hook did not run */
-			on_conn_fini(NULL, ac);
-	}
-	/* Deferred bufferevent finalizers run in the loop: once more. */
-	if (a->base)
-		event_base_loop(a->base, EVLOOP_NONBLOCK);
+	conn_free_all(&a->conns, a->base);
 	if (a->htp) {
 		evhtp_unbind_socket(a->htp);
 		evhtp_free(a->htp);

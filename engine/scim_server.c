@@ -22,6 +22,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "bulk.h"
+#include "conntrack.h"
 #include "dispatch.h"
 #include "log.h"
 #include "plugin_load.h"
@@ -527,45 +528,12 @@ static void shim_readcb(struct bufferevent *bev, void *ctx)
 	atomic_load (&evhtp_readcb)(bev, ctx);
 }
 
-/* A worker's open connections, so the ones still idle at shutdown are
- * freed (libevhtp leaves them to the process's end). Touched only on the
- * worker's own thread. */
-struct scim_conn {
-	evhtp_connection_t *conn;
-	scim_worker *w;
-	scim_conn *prev, *next;
-};
-
-static evhtp_res on_conn_fini(evhtp_connection_t *conn, void *arg)
-{
-	scim_conn *sc = arg;
-
-	(void)conn;
-	if (sc->prev)
-		sc->prev->next = sc->next;
-	else
-		sc->w->conns = sc->next;
-	if (sc->next)
-		sc->next->prev = sc->prev;
-	free(sc);
-	return EVHTP_RES_OK;
-}
-
 static void track_conn(evhtp_connection_t *conn)
 {
 	scim_worker *w = scim_worker_self();
-	scim_conn *sc;
 
-	if (w == NULL || (sc = calloc(1, sizeof(*sc))) == NULL)
-		return;
-	sc->conn = conn;
-	sc->w = w;
-	sc->next = w->conns;
-	if (w->conns)
-		w->conns->prev = sc;
-	w->conns = sc;
-	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
-				  (evhtp_hook)on_conn_fini, sc);
+	if (w)
+		conn_track(&w->conns, conn);
 }
 
 static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
@@ -820,7 +788,7 @@ static void log_refusal(evhtp_request_t *req, const scim_reqctx *rc)
 
 /* ---- Routing ---- */
 
-static const char *method_name(htp_method m)
+const char *scim_method_name(htp_method m)
 {
 	switch (m) {
 	case htp_method_GET:
@@ -1073,7 +1041,7 @@ static void audit_request(scim_reqctx *rc, evhtp_request_t *req, int status)
 	r.token_prefix =
 		rc->auth.token_prefix[0] ? rc->auth.token_prefix : NULL;
 	r.client = client;
-	r.method = req ? method_name(evhtp_request_get_method(req)) : NULL;
+	r.method = req ? scim_method_name(evhtp_request_get_method(req)) : NULL;
 	r.path = path;
 	r.resource_type = type[0] ? type : NULL;
 	r.resource_id = id[0] ? id : NULL;
@@ -1137,7 +1105,7 @@ static void on_request(evhtp_request_t *req, void *arg)
 	}
 	if (log_get_level() >= LOG_DEBUG)
 		log_msg(LOG_DEBUG, "http", "%s %s",
-			method_name(evhtp_request_get_method(req)),
+			scim_method_name(evhtp_request_get_method(req)),
 			req->uri && req->uri->path ? req->uri->path->full
 						   : "?");
 	route_ctx = rc;
@@ -1279,18 +1247,8 @@ static void worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 	(void)htp;
 	(void)thr;
 	if (w) {
-		/* Connections still open (idle keep-alives): their fini hook
-		 * unlinks each from the list. */
-		while (w->conns) {
-			scim_conn *sc = w->conns;
-
-			evhtp_connection_free(sc->conn);
-			if (w->conns == sc) /* the hook did not run */
-				on_conn_fini(NULL, sc);
-		}
-		/* A bufferevent freed with callbacks pending finishes in a
-		 * deferred callback: let the loop run it once, or it leaks. */
-		event_base_loop(w->base, EVLOOP_NONBLOCK);
+		/* Connections still open (idle keep-alives). */
+		conn_free_all(&w->conns, w->base);
 		srv->sp->conn_close(w->reader);
 		free(w);
 		worker_self = NULL;

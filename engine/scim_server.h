@@ -53,14 +53,14 @@ typedef struct scim_srv {
 	atomic_bool stopping;
 } scim_srv;
 
-typedef struct scim_conn scim_conn;
+#include "conntrack.h"
 
 /* State of one worker thread. */
 typedef struct scim_worker {
 	scim_srv *srv;
 	struct event_base *base;
 	scimsync_store_conn *reader;
-	scim_conn *conns; /* open connections, freed at exit if still open */
+	conn_node *conns; /* open connections, freed at exit if still open */
 } scim_worker;
 
 /* The worker state of the calling thread (NULL outside workers). */
@@ -121,6 +121,9 @@ json_t *scim_json_parse(const char *buf, size_t len, int max_depth,
 /* The client's address of req, with ":port" if with_port. */
 void scim_client_addr(evhtp_request_t *req, char *buf, size_t len,
 		      bool with_port);
+
+/* "GET", "POST", ... for the audit log ("OTHER" for the rest). */
+const char *scim_method_name(htp_method m);
 
 /* Header value or NULL. */
 const char *scim_header(evhtp_request_t *req, const char *name);

@@ -454,7 +454,7 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 		"max_results",	    "default_count",  "bulk_max_operations",
 		"bulk_max_payload", "write_batch",    NULL};
 	static const char *const auth_keys[] = {"tenant", "token_sha256", NULL};
-	const json_t *listen, *tls, *store, *limits, *auth, *opts, *v;
+	const json_t *listen, *tls, *store, *limits, *auth, *opts;
 	char *level = NULL, *hash = NULL;
 	long long n;
 
@@ -535,43 +535,8 @@ static int conf_from_json(scimsync_config *c, cfg_ctx *cx, const json_t *root)
 	}
 
 	opts = store ? json_object_get(store, "options") : NULL;
-	if (opts && !json_is_null(opts) && !json_is_object(opts)) {
-		cfg_fail(cx, "'store.options' must be a mapping");
+	if (cfg_options(cx, opts, "store.options", &c->store_options) < 0)
 		goto fail;
-	}
-	{
-		size_t i = 0, count = opts ? json_object_size(opts) : 0;
-		const char *key;
-
-		c->store_options = calloc(count + 1, sizeof(*c->store_options));
-		if (c->store_options == NULL)
-			goto fail;
-		if (opts) {
-			json_object_foreach ((json_t *)opts, key, v) {
-				char buf[64];
-				const char *s = buf;
-
-				if (json_is_string(v))
-					s = json_string_value(v);
-				else if (json_is_integer(v))
-					snprintf(buf, sizeof(buf), "%lld",
-						 (long long)json_integer_value(
-							 v));
-				else if (json_is_boolean(v))
-					s = json_is_true(v) ? "true" : "false";
-				else {
-					cfg_fail(cx,
-						 "'store.options.%s' must be a "
-						 "scalar",
-						 key);
-					goto fail;
-				}
-				c->store_options[i].key = strdup(key);
-				c->store_options[i].value = strdup(s);
-				i++;
-			}
-		}
-	}
 	if (conf_mappings(c, cx, root) < 0 ||
 	    conf_rate_audit(c, cx, root) < 0 || conf_admin(c, cx, root) < 0 ||
 	    conf_sinks(c, cx, root) < 0)
@@ -656,20 +621,8 @@ void conf_free(scimsync_config *c)
 	free(c->base_url);
 	free(c->store_plugin);
 	free(c->plugin_dir);
-	if (c->store_options) {
-		for (scimsync_option *o = c->store_options; o->key; o++) {
-			free((char *)o->key);
-			free((char *)o->value);
-		}
-		free(c->store_options);
-	}
-	if (c->mappings) {
-		for (scimsync_option *o = c->mappings; o->key; o++) {
-			free((char *)o->key);
-			free((char *)o->value);
-		}
-		free(c->mappings);
-	}
+	options_free(c->store_options);
+	options_free(c->mappings);
 	for (size_t i = 0; c->sinks && i < c->n_sinks; i++) {
 		scimsync_sink_conf *sc = &c->sinks[i];
 

@@ -106,7 +106,7 @@ typedef struct prepared {
 	int64_t seq;
 	json_t *ev;    /* the event */
 	json_t *attrs; /* rendered mapping {name: [values]} or NULL */
-	char *ev_text; /* the event text (borrowed view: owned copy) */
+	char *ev_text; /* the event text (a copy: the store's is borrowed) */
 	size_t ev_len;
 	char *res_text;
 	scimsync_event abi;
@@ -172,6 +172,9 @@ static void prepare(sink_rt *s, prepared *pe, int64_t seq, const char *json,
 
 	memset(pe, 0, sizeof(*pe));
 	pe->seq = seq;
+	/* The text is kept whatever happens: a dead letter stores it. */
+	pe->ev_text = strndup(json, len);
+	pe->ev_len = pe->ev_text ? len : 0;
 	pe->ev = json_loadb(json, len, 0, NULL);
 	tenant = json_string_value(json_object_get(pe->ev, "tenant"));
 	type = json_string_value(json_object_get(pe->ev, "type"));
@@ -216,8 +219,6 @@ static void prepare(sink_rt *s, prepared *pe, int64_t seq, const char *json,
 		if (pe->fail[0])
 			return;
 	}
-	pe->ev_text = strndup(json, len);
-	pe->ev_len = len;
 	pe->res_text = json_dumps(resource ? resource : json_null(),
 				  JSON_COMPACT | JSON_ENCODE_ANY |
 					  JSON_PRESERVE_ORDER);
@@ -331,10 +332,10 @@ static void note_latency(sink_rt *s, const prepared *pe)
 
 /* Move pe to the dead letters (retrying the store write until it works
  * or we stop). */
-static bool dead_letter(sink_rt *s, const prepared *pe, const char *json,
-			size_t len, const char *reason)
+static bool dead_letter(sink_rt *s, const prepared *pe, const char *reason)
 {
-	dead_arg a = {s->conf->name, pe, json, len, reason};
+	dead_arg a = {s->conf->name, pe, pe->ev_text ? pe->ev_text : "{}",
+		      pe->ev_text ? pe->ev_len : 2, reason};
 
 	log_msg(LOG_WARN, s->conf->name,
 		"event %" PRId64 " (%s) failed for good, kept as a dead "
@@ -353,7 +354,7 @@ static bool dead_letter(sink_rt *s, const prepared *pe, const char *json,
 
 /* Deliver b->v[from..], backing off on retry. Returns false when stopped
  * before the batch was through. */
-static bool deliver(sink_rt *s, batch *b, const char **raw, size_t *rawlen)
+static bool deliver(sink_rt *s, batch *b)
 {
 	const scimsync_sink_plugin *pl = s->plugin;
 	bool many = PLUGIN_SINK_HAS(pl, apply_many);
@@ -374,7 +375,7 @@ static bool deliver(sink_rt *s, batch *b, const char **raw, size_t *rawlen)
 			continue;
 		}
 		if (pe->fail[0]) {
-			if (!dead_letter(s, pe, raw[i], rawlen[i], pe->fail))
+			if (!dead_letter(s, pe, pe->fail))
 				return false;
 			i++;
 			continue;
@@ -405,7 +406,7 @@ static bool deliver(sink_rt *s, batch *b, const char **raw, size_t *rawlen)
 		}
 		pe = &b->v[i];
 		if (rc == SCIMSYNC_EFAIL) {
-			if (!dead_letter(s, pe, raw[i], rawlen[i],
+			if (!dead_letter(s, pe,
 					 err.message[0] ? err.message
 							: "failed"))
 				return false;
@@ -443,22 +444,12 @@ static bool deliver(sink_rt *s, batch *b, const char **raw, size_t *rawlen)
 	return true;
 }
 
-typedef struct raw_batch {
-	char **text;
-	size_t *len;
-	size_t n;
-} raw_batch;
-
-static int raw_cb(int64_t seq, const char *json, size_t len, void *payload)
+static int read_cb(int64_t seq, const char *json, size_t len, void *payload)
 {
 	void **ctx = payload;
 	sink_rt *s = ctx[0];
 	batch *b = ctx[1];
-	raw_batch *rb = ctx[2];
 
-	rb->text[rb->n] = strndup(json, len);
-	rb->len[rb->n] = len;
-	rb->n++;
 	prepare(s, &b->v[b->n++], seq, json, len);
 	return 0;
 }
@@ -498,9 +489,7 @@ static void *sink_main(void *arg)
 	for (;;) {
 		size_t cap = (size_t)s->conf->batch;
 		batch b = {calloc(cap, sizeof(prepared)), 0};
-		raw_batch rb = {calloc(cap, sizeof(char *)),
-				calloc(cap, sizeof(size_t)), 0};
-		void *ctx[3] = {s, &b, &rb};
+		void *ctx[2] = {s, &b};
 		scimsync_err err = {0};
 		int64_t cursor;
 		bool ok = true;
@@ -509,27 +498,23 @@ static void *sink_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		cursor = s->cursor;
 		pthread_mutex_unlock(&s->mu);
-		if (b.v == NULL || rb.text == NULL || rb.len == NULL)
+		if (b.v == NULL)
 			rc = SCIMSYNC_ERETRY;
 		else
 			rc = outbox_read(sp, s->reader, cursor, (int64_t)cap,
-					 raw_cb, ctx, &err);
+					 read_cb, ctx, &err);
 		if (rc == SCIMSYNC_OK && b.n > 0) {
 			pthread_mutex_lock(&s->mu);
 			s->status = "delivering";
 			pthread_mutex_unlock(&s->mu);
-			ok = deliver(s, &b, (const char **)rb.text, rb.len);
+			ok = deliver(s, &b);
 		} else if (rc != SCIMSYNC_OK) {
 			set_error(s, err.message[0] ? err.message
 						    : "cannot read the outbox");
 		}
 		for (size_t i = 0; i < b.n; i++)
 			prepared_clear(&b.v[i]);
-		for (size_t i = 0; i < rb.n; i++)
-			free(rb.text[i]);
 		free(b.v);
-		free(rb.text);
-		free(rb.len);
 		pthread_mutex_lock(&s->mu);
 		cursor = s->cursor;
 		pthread_mutex_unlock(&s->mu);

@@ -253,25 +253,21 @@ static bool has_string(const json_t *arr, const char *s)
 	return false;
 }
 
-/* Does a group of uid other than gid grant role now? */
-static bool held_elsewhere(emit_ctx *x, const char *uid, const char *role,
+/* Does a group in gs (the user's groups now) other than gid grant role? */
+static bool held_elsewhere(emit_ctx *x, const json_t *gs, const char *role,
 			   const char *gid)
 {
-	json_t *gs = groups_of(x, uid), *g;
-	bool held = false;
 	size_t i;
+	json_t *g;
 
 	json_array_foreach (gs, i, g) {
 		const char *other = json_string_value(g);
 
 		if (strcmp(other, gid) != 0 &&
-		    has_string(roles_of_id(x, other), role)) {
-			held = true;
-			break;
-		}
+		    has_string(roles_of_id(x, other), role))
+			return true;
 	}
-	json_decref(gs);
-	return held;
+	return false;
 }
 
 static int emit_role(emit_ctx *x, const char *type, const char *uid,
@@ -309,19 +305,26 @@ static int roles_for_members(emit_ctx *x, const json_t *ids,
 		return 0;
 	json_array_foreach (ids, i, m) {
 		const char *uid = json_string_value(m);
+		json_t *gs;
+		int rc = 0;
 
 		if (uid == NULL || !is_user(x, uid))
-			continue; /* a nested group grants nothing */
+			continue;	/* a nested group grants nothing */
+		gs = groups_of(x, uid); /* once per user, not per role */
 		json_array_foreach (roles, j, r) {
 			const char *role = json_string_value(r);
 
-			if (held_elsewhere(x, uid, role, gid))
+			if (held_elsewhere(x, gs, role, gid))
 				continue;
-			if (emit_role(x,
-				      grant ? "role.granted" : "role.revoked",
-				      uid, role, gid, NULL) < 0)
-				return -1;
+			rc = emit_role(x,
+				       grant ? "role.granted" : "role.revoked",
+				       uid, role, gid, NULL);
+			if (rc < 0)
+				break;
 		}
+		json_decref(gs);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -969,6 +969,41 @@ static json_t *resync_event(const char *sink, const char *tenant,
 	return ev;
 }
 
+/* role.granted for each user member of group gid and each role in rl,
+ * once per (user, role) over the whole export (granted remembers). */
+static void resync_roles(const char *sink, const char *tenant, const char *gid,
+			 const json_t *mem, const json_t *rl,
+			 const json_t *by_id, json_t *granted, json_t *events)
+{
+	size_t j, k;
+	json_t *m, *role;
+
+	json_array_foreach (mem, j, m) {
+		const char *uid = json_string_value(m);
+		json_t *user = json_object_get(by_id, uid);
+
+		if (user == NULL)
+			continue; /* a member that is a group grants nothing */
+		json_array_foreach (rl, k, role) {
+			char gk[600];
+
+			snprintf(gk, sizeof(gk), "%s\n%s", uid,
+				 json_string_value(role));
+			if (json_object_get(granted, gk))
+				continue;
+			json_object_set_new(granted, gk, json_true());
+			json_array_append_new(
+				events,
+				resync_event(sink, tenant, "role.granted",
+					     "User", user,
+					     json_pack("{s:s,s:s,s:s}", "role",
+						       json_string_value(role),
+						       "user_id", uid,
+						       "group_id", gid)));
+		}
+	}
+}
+
 int dispatch_resync(dispatch_set *d, const char *name, const char *tenant,
 		    char *errbuf, size_t errlen)
 {
@@ -977,6 +1012,7 @@ int dispatch_resync(dispatch_set *d, const char *name, const char *tenant,
 		.tenant = tenant, .type = SCIMSYNC_RES_USER, .limit = -1};
 	json_t *users = json_array(), *groups = json_array();
 	json_t *events = json_array(), *granted = json_object();
+	json_t *by_id = json_object(); /* user id -> user */
 	scimsync_err err = {0};
 	mapset_ref *roles = NULL;
 	resync_arg a = {NULL, 0};
@@ -1001,13 +1037,19 @@ int dispatch_resync(dispatch_set *d, const char *name, const char *tenant,
 		goto out;
 	}
 	roles = tenant_mapping_acquire(d->srv->tenants, tenant, ROLES_MAPPING);
+	json_array_foreach (users, i, r) {
+		const char *uid = json_string_value(json_object_get(r, "id"));
+
+		if (uid)
+			json_object_set(by_id, uid, r);
+	}
 	json_array_foreach (users, i, r)
 		json_array_append_new(events,
 				      resync_event(name, tenant, "user.created",
 						   "User", r, NULL));
 	json_array_foreach (groups, i, r) {
 		const char *gid = json_string_value(json_object_get(r, "id"));
-		json_t *mem = json_array(), *rl = NULL, *m, *role;
+		json_t *mem = json_array(), *rl = NULL;
 		mapping_error merr;
 
 		pthread_mutex_lock(&d->admin_mu);
@@ -1026,58 +1068,9 @@ int dispatch_resync(dispatch_set *d, const char *name, const char *tenant,
 					"Group", r,
 					json_pack("{s:O}", "members", mem)));
 		if (roles && mapping_roles(&rl, mapset_ref_mapping(roles), r,
-					   &merr) == 0) {
-			json_array_foreach (mem, j, m) {
-				size_t k;
-				const char *uid = json_string_value(m);
-
-				json_array_foreach (rl, k, role) {
-					char gk[600];
-
-					snprintf(gk, sizeof(gk), "%s\n%s", uid,
-						 json_string_value(role));
-					if (json_object_get(granted, gk))
-						continue;
-					json_object_set_new(granted, gk,
-							    json_true());
-					/* (a group member that is a group
-					 * grants nothing) */
-					for (size_t u = 0;
-					     u < json_array_size(users); u++) {
-						json_t *ur = json_array_get(
-							users, u);
-
-						if (strcmp(json_string_value(
-								   json_object_get(
-									   ur,
-									   "i"
-									   "d")),
-							   uid) != 0)
-							continue;
-						json_array_append_new(
-							events,
-							resync_event(
-								name, tenant,
-								"role.granted",
-								"User", ur,
-								json_pack(
-									"{s:s,"
-									"s:s,s:"
-									"s}",
-									"role",
-									json_string_value(
-										role),
-									"user_"
-									"id",
-									uid,
-									"group_"
-									"id",
-									gid)));
-						break;
-					}
-				}
-			}
-		}
+					   &merr) == 0)
+			resync_roles(name, tenant, gid, mem, rl, by_id, granted,
+				     events);
 		json_decref(rl);
 		json_decref(mem);
 	}
@@ -1108,5 +1101,6 @@ out:
 	json_decref(groups);
 	json_decref(events);
 	json_decref(granted);
+	json_decref(by_id);
 	return rc;
 }

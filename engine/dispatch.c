@@ -352,6 +352,22 @@ static bool dead_letter(sink_rt *s, const prepared *pe, const char *reason)
 	return true;
 }
 
+/* The target's own wish (ABI 1.1 retry_after), when longer than our
+ * backoff: at most RETRY_AFTER_MAX_MS, so a bogus header cannot park a
+ * sink for days. */
+#define RETRY_AFTER_MAX_MS (3600 * 1000)
+static int64_t honour_retry_after(sink_rt *s, int64_t wait)
+{
+	int64_t want;
+
+	if (!PLUGIN_SINK_HAS(s->plugin, retry_after))
+		return wait;
+	want = s->plugin->retry_after(s->state);
+	if (want > RETRY_AFTER_MAX_MS)
+		want = RETRY_AFTER_MAX_MS;
+	return want > wait ? want : wait;
+}
+
 /* Deliver b->v[from..], backing off on retry. Returns false when stopped
  * before the batch was through. */
 static bool deliver(sink_rt *s, batch *b)
@@ -421,6 +437,7 @@ static bool deliver(sink_rt *s, batch *b)
 			RAND_bytes((unsigned char *)&r, sizeof(r));
 			wait = delay / 2 +
 			       (int64_t)(r % (uint32_t)(delay / 2 + 1));
+			wait = honour_retry_after(s, wait);
 			set_error(s, err.message[0] ? err.message
 						    : "retry requested");
 			pthread_mutex_lock(&s->mu);

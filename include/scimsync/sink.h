@@ -31,6 +31,8 @@
  *
  * Change log
  *   2026-11-22  1.0  first version.
+ *   2026-11-22  1.1  retry_after: a target's own "come back in N ms"
+ *                    (an HTTP Retry-After, say) reaches the backoff.
  */
 #ifndef SCIMSYNC_SINK_H
 #define SCIMSYNC_SINK_H
@@ -42,7 +44,7 @@ extern "C" {
 #endif
 
 #define SCIMSYNC_SINK_ABI_MAJOR 1
-#define SCIMSYNC_SINK_ABI_MINOR 0
+#define SCIMSYNC_SINK_ABI_MINOR 1
 
 /* One mapped target attribute: name and its values, in the mapping's
  * order (an attribute that rendered nothing is not passed). */
@@ -137,6 +139,15 @@ typedef struct scimsync_sink_plugin {
 	 * instead of apply when set. */
 	int (*apply_many)(scimsync_sink *s, const scimsync_event *const *evs,
 			  size_t n, size_t *done, scimsync_err *err);
+
+	/* ---- Added in 1.1 (optional) ---- */
+
+	/* Right after apply or apply_many returned SCIMSYNC_ERETRY: how
+	 * long the target itself asked to be left alone, in ms (an HTTP
+	 * 429's or 503's Retry-After, say), or 0 for no opinion. The engine
+	 * waits at least that long (at most one hour) before the next try,
+	 * and its own backoff otherwise. Called on the dispatcher thread. */
+	int64_t (*retry_after)(scimsync_sink *s);
 } scimsync_sink_plugin;
 
 #ifdef __cplusplus

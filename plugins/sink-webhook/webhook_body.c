@@ -1,0 +1,3 @@
+#include "config.h"
+
+typedef int scimsync_stub_unit;

@@ -1,0 +1,3 @@
+#!/bin/sh
+# placeholder: the postgres sink tests are being written.
+exit 77

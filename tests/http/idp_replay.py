@@ -394,9 +394,10 @@ def replay_entra(client, tag):
         {"value": dan}, {"value": erin}]}], 204)
     x.members_changed(adm, added=[dan, erin])
     x.patch("/Groups/" + sales, [{"op": "Add", "path": "members",
-                                  "value": [{"value": frank}]}], 204,
+                                  "value": [{"value": frank},
+                                            {"value": erin}]}], 204,
             params=flag)
-    x.members_changed(sales, added=[frank])
+    x.members_changed(sales, added=[frank, erin])
 
     # erin leaves the admins; her department is cleared; she is
     # re-enabled.

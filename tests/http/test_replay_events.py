@@ -50,7 +50,8 @@ class ReplayEventsTest(SinkDaemonTest):
         st, evs = self.check(idp_replay.replay_entra)
         live = [u for u in st.users.values() if not u["deleted"]]
         self.assertEqual(len(live), 2)
-        self.assertEqual(sorted(map(sorted, st.roles.values())), [[], []])
+        self.assertEqual(sorted(map(sorted, st.roles.values())),
+                         [[], ["team:revenue-r1"]])
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ int lds_fail(scimsync_err *err, int code, const char *fmt, ...)
 
 void lds_conn_drop(scimsync_sink *s)
 {
+	lds_prefetch_clear(s); /* what it read may be changed by now */
 	if (s->ld != NULL)
 		ldap_unbind_ext_s(s->ld, NULL, NULL);
 	s->ld = NULL;
@@ -390,6 +391,224 @@ int lds_read_entry(scimsync_sink *s, const char *dn, char **attrs,
 	return found_take(s, res, f, err);
 }
 
+/* ---- prefetch: one search for the users of a batch ---- */
+
+static int pf_cmp(const void *a, const void *b)
+{
+	return strcasecmp(((const struct prefetched *)a)->marker,
+			  ((const struct prefetched *)b)->marker);
+}
+
+static struct prefetched *pf_lookup(scimsync_sink *s, const char *marker)
+{
+	struct prefetched key = {.marker = (char *)marker};
+
+	if (s->pf.n == 0)
+		return NULL;
+	return bsearch(&key, s->pf.v, s->pf.n, sizeof(key), pf_cmp);
+}
+
+void lds_prefetch_clear(scimsync_sink *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->pf.n_res; i++)
+		ldap_msgfree(s->pf.res[i]);
+	for (i = 0; i < s->pf.n; i++)
+		free(s->pf.v[i].marker);
+	free(s->pf.res);
+	free(s->pf.v);
+	memset(&s->pf, 0, sizeof(s->pf));
+}
+
+/* Is ev about a user's entry (found by marker)? */
+static bool pf_wants(const scimsync_event *ev)
+{
+	return ev->type != NULL && ev->resource_id != NULL &&
+	       (strncmp(ev->type, "user.", 5) == 0 ||
+		strncmp(ev->type, "role.", 5) == 0);
+}
+
+/* The markers of the users that exactly one event of evs is about: an
+ * entry an earlier event of the batch may change must be read after it. */
+static int pf_markers(scimsync_sink *s, const scimsync_event *const *evs,
+		      size_t n)
+{
+	size_t i, k = 0;
+
+	if ((s->pf.v = calloc(n, sizeof(*s->pf.v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!pf_wants(evs[i]))
+			continue;
+		if ((s->pf.v[k].marker = lds_cat(
+			     MARKER_PREFIX, evs[i]->resource_id, NULL)) == NULL)
+			return -1;
+		k++;
+	}
+	s->pf.n = k;
+	qsort(s->pf.v, k, sizeof(*s->pf.v), pf_cmp);
+	/* Drop every marker that comes twice (both copies). */
+	for (i = k = 0; i < s->pf.n;) {
+		size_t j = i + 1;
+
+		while (j < s->pf.n &&
+		       strcasecmp(s->pf.v[j].marker, s->pf.v[i].marker) == 0)
+			j++;
+		if (j - i == 1)
+			s->pf.v[k++] = s->pf.v[i];
+		else
+			while (i < j)
+				free(s->pf.v[i++].marker);
+		i = j;
+	}
+	s->pf.n = k;
+	return 0;
+}
+
+/* (|(id_attr=m1)(id_attr=m2)...) over the prefetch's markers. */
+static char *pf_filter(scimsync_sink *s)
+{
+	size_t i, len = 4, at = 0;
+	char **parts, *out = NULL;
+
+	if ((parts = calloc(s->pf.n, sizeof(*parts))) == NULL)
+		return NULL;
+	for (i = 0; i < s->pf.n; i++) {
+		if ((parts[i] = lds_eq_filter(s->id_attr, s->pf.v[i].marker)) ==
+		    NULL)
+			goto out;
+		len += strlen(parts[i]);
+	}
+	if ((out = malloc(len)) == NULL)
+		goto out;
+	out[at++] = '(';
+	out[at++] = '|';
+	for (i = 0; i < s->pf.n; i++) {
+		memcpy(out + at, parts[i], strlen(parts[i]));
+		at += strlen(parts[i]);
+	}
+	out[at++] = ')';
+	out[at] = '\0';
+out:
+	for (i = 0; i < s->pf.n; i++)
+		free(parts[i]);
+	free(parts);
+	return out;
+}
+
+/* Note each entry of res under the markers it carries. */
+static void pf_take(scimsync_sink *s, LDAPMessage *res)
+{
+	LDAPMessage *e;
+	struct berval **ids;
+	size_t i;
+
+	for (e = ldap_first_entry(s->ld, res); e != NULL;
+	     e = ldap_next_entry(s->ld, e)) {
+		ids = ldap_get_values_len(s->ld, e, s->id_attr);
+		for (i = 0; ids != NULL && ids[i] != NULL; i++) {
+			struct prefetched *p;
+			char *m;
+
+			if (!lds_bv_has_prefix(ids[i], MARKER_PREFIX) ||
+			    (m = strndup(ids[i]->bv_val, ids[i]->bv_len)) ==
+				    NULL)
+				continue;
+			p = pf_lookup(s, m);
+			free(m);
+			if (p == NULL)
+				continue;
+			if (p->e != NULL && p->e != e)
+				p->ambiguous = true;
+			p->e = e;
+		}
+		ldap_value_free_len(ids);
+	}
+}
+
+/* Read, in one subtree search per base, the entries of the users the
+ * events of a batch are about, for lds_find_user to answer from. A
+ * failure only means each event searches for itself, as without. The
+ * entries are read with every user attribute and the ones the events
+ * look at that "*" does not return (operational ones, such as
+ * pwdAccountLockedTime). */
+void lds_prefetch(scimsync_sink *s, const scimsync_event *const *evs, size_t n)
+{
+	char *one[2] = {s->base, NULL};
+	char **bases = s->base != NULL ? one : s->contexts;
+	char *attrs[] = {(char *)"*", s->id_attr, s->deact_attr, NULL};
+	char *filter = NULL;
+	size_t nb = 0, i;
+	int lrc;
+
+	lds_prefetch_clear(s);
+	if (n < 2 || pf_markers(s, evs, n) != 0 || s->pf.n < 2 ||
+	    (filter = pf_filter(s)) == NULL)
+		goto fail;
+	while (bases != NULL && bases[nb] != NULL)
+		nb++;
+	if ((s->pf.res = calloc(nb, sizeof(*s->pf.res))) == NULL)
+		goto fail;
+	for (i = 0; i < nb; i++) {
+		LDAPMessage *res = NULL;
+
+		lrc = ldap_search_ext_s(s->ld, bases[i], LDAP_SCOPE_SUBTREE,
+					filter, attrs, 0, NULL, NULL, &s->tv,
+					(int)(2 * s->pf.n), &res);
+		if (lrc == LDAP_NO_SUCH_OBJECT && s->base == NULL) {
+			ldap_msgfree(res);
+			continue;
+		}
+		if (lrc != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			goto fail;
+		}
+		s->pf.res[s->pf.n_res++] = res;
+		pf_take(s, res);
+	}
+	free(filter);
+	return;
+fail:
+	free(filter);
+	lds_prefetch_clear(s);
+}
+
+/* Does the prefetch say the user of marker has no entry? Then it is
+ * about to get one: the answer is not given twice. */
+bool lds_prefetch_absent(scimsync_sink *s, const char *marker)
+{
+	struct prefetched *p = pf_lookup(s, marker);
+
+	if (p == NULL || p->ambiguous || p->e != NULL)
+		return false;
+	p->ambiguous = true;
+	return true;
+}
+
+/* What the prefetch knows of v's entry: 1 (f filled, the entry borrowed),
+ * 0 (ask the directory), -1 (out of memory). */
+static int pf_find(scimsync_sink *s, const struct view *v, struct found *f)
+{
+	struct prefetched *p = pf_lookup(s, v->marker);
+	char *dn;
+
+	if (p == NULL || p->ambiguous)
+		return 0;
+	if (p->e == NULL)
+		return 1;
+	if ((dn = ldap_get_dn(s->ld, p->e)) == NULL ||
+	    (f->dn = strdup(dn)) == NULL) {
+		ldap_memfree(dn);
+		return -1;
+	}
+	ldap_memfree(dn);
+	f->e = p->e;
+	/* Once used, forgotten: the event may change the entry. */
+	p->ambiguous = true;
+	return 1;
+}
+
 /* The entry that carries v's marker, searched under option base (or each
  * naming context). Two are an error to clear up by hand. */
 int lds_find_user(scimsync_sink *s, const struct view *v, char **attrs,
@@ -397,13 +616,21 @@ int lds_find_user(scimsync_sink *s, const struct view *v, char **attrs,
 {
 	char *one[2] = {s->base, NULL};
 	char **bases = s->base != NULL ? one : s->contexts;
-	char *filter = lds_eq_filter(s->id_attr, v->marker);
+	char *filter;
 	LDAPMessage *res = NULL;
 	int rc = SCIMSYNC_OK, lrc, n = 0;
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
-	if (filter == NULL)
+	switch (pf_find(s, v, f)) {
+	case 1:
+		return SCIMSYNC_OK;
+	case -1:
+		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	default:
+		break;
+	}
+	if ((filter = lds_eq_filter(s->id_attr, v->marker)) == NULL)
 		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	for (i = 0; bases != NULL && bases[i] != NULL; i++) {
 		res = NULL;

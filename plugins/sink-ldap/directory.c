@@ -383,26 +383,95 @@ static int check_reserved(scimsync_sink *s, const struct view *v,
 	return SCIMSYNC_OK;
 }
 
-static int add_user(scimsync_sink *s, const struct view *v, const char *dn)
+/* The attributes of v's new entry: the mapped ones, the marker, and the
+ * deactivation attribute when v's user is inactive. */
+static void add_mods(scimsync_sink *s, const struct view *v, struct modlist *ml)
 {
 	const scimsync_event *ev = v->ev;
-	struct modlist ml = {0};
 	size_t i;
-	int lrc;
 
 	for (i = 0; ev->attrs != NULL && i < ev->n_attrs; i++)
 		if (strcasecmp(ev->attrs[i].name, "dn") != 0)
-			lds_modlist_add(&ml, LDAP_MOD_ADD, ev->attrs[i].name,
+			lds_modlist_add(ml, LDAP_MOD_ADD, ev->attrs[i].name,
 					ev->attrs[i].values,
 					ev->attrs[i].n_values);
-	lds_modlist_add1(&ml, LDAP_MOD_ADD, s->id_attr, v->marker);
+	lds_modlist_add1(ml, LDAP_MOD_ADD, s->id_attr, v->marker);
 	if (s->deactivate == DEACT_ATTRIBUTE && !v->active)
-		lds_modlist_add1(&ml, LDAP_MOD_ADD, s->deact_attr,
+		lds_modlist_add1(ml, LDAP_MOD_ADD, s->deact_attr,
 				 s->deact_value);
+}
+
+static int add_user(scimsync_sink *s, const struct view *v, const char *dn)
+{
+	struct modlist ml = {0};
+	int lrc;
+
+	add_mods(s, v, &ml);
 	lrc = ml.oom ? LDAP_NO_MEMORY
 		     : ldap_add_ext_s(s->ld, dn, ml.mods, NULL, NULL);
 	lds_modlist_free(&ml);
 	return lrc;
+}
+
+/* ---- pipelined adds (apply_many) ---- */
+
+/* When all a user.created event needs is the add of a new entry (the
+ * batch's prefetch says the user has none, and the entry stays where its
+ * DN says), send that add without waiting and return its message id, for
+ * lds_user_add_wait; else -1: apply the event as usual. */
+int lds_user_add_send(scimsync_sink *s, const struct view *v)
+{
+	struct dn_parts want = {0};
+	struct modlist ml = {0};
+	scimsync_err ignored;
+	char *target = NULL;
+	int msgid = -1;
+
+	if (v->ev->type == NULL || strcmp(v->ev->type, "user.created") != 0 ||
+	    v->dn == NULL || (s->deactivate == DEACT_MOVE && !v->active) ||
+	    check_reserved(s, v, &ignored) != SCIMSYNC_OK ||
+	    lds_dn_split(v->dn, &want, &ignored) != SCIMSYNC_OK)
+		goto out;
+	if ((target = lds_cat(want.rdn, ",", want.parent, NULL)) == NULL ||
+	    !lds_prefetch_absent(s, v->marker))
+		goto out;
+	add_mods(s, v, &ml);
+	if (ml.oom || ldap_add_ext(s->ld, target, ml.mods, NULL, NULL,
+				   &msgid) != LDAP_SUCCESS)
+		msgid = -1;
+out:
+	lds_modlist_free(&ml);
+	lds_dn_parts_free(&want);
+	free(target);
+	return msgid;
+}
+
+/* The outcome of lds_user_add_send's add. An entry of that name already
+ * there is what apply would have met too: the event then converges as
+ * usual (adopt, or a conflict). */
+int lds_user_add_wait(scimsync_sink *s, const struct view *v, int msgid,
+		      scimsync_err *err)
+{
+	LDAPMessage *res = NULL;
+	int rc, code = LDAP_OTHER;
+
+	rc = ldap_result(s->ld, msgid, LDAP_MSG_ALL, &s->tv, &res);
+	if (rc == 0) {
+		ldap_msgfree(res);
+		return lds_fail_rc(s, LDAP_TIMEOUT, err, "add %s", v->dn);
+	}
+	if (rc < 0) {
+		ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE, &code);
+		return lds_fail_rc(s, code, err, "add %s", v->dn);
+	}
+	rc = ldap_parse_result(s->ld, res, &code, NULL, NULL, NULL, NULL, 1);
+	if (rc != LDAP_SUCCESS)
+		return lds_fail_rc(s, rc, err, "add %s", v->dn);
+	if (code == LDAP_SUCCESS)
+		return SCIMSYNC_OK;
+	if (code == LDAP_ALREADY_EXISTS)
+		return lds_user_converge(s, v, err);
+	return lds_fail_rc(s, code, err, "add %s", v->dn);
 }
 
 /* Done with a move of the entry dn from old: the role memberships that

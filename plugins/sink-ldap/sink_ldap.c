@@ -426,15 +426,21 @@ static void ldap_sink_close(scimsync_sink *s)
 	free(s);
 }
 
+/* Is ev at least a 1.0 event? */
+static bool event_ok(const scimsync_event *ev)
+{
+	return ev != NULL &&
+	       ev->struct_size >= offsetof(scimsync_event, event_json_len) +
+					  sizeof(ev->event_json_len);
+}
+
 static int ldap_sink_apply(scimsync_sink *s, const scimsync_event *ev,
 			   scimsync_err *err)
 {
 	struct view v;
 	int rc;
 
-	if (ev == NULL ||
-	    ev->struct_size < offsetof(scimsync_event, event_json_len) +
-				      sizeof(ev->event_json_len))
+	if (!event_ok(ev))
 		return lds_fail(err, SCIMSYNC_EFAIL,
 				"event smaller than a 1.0 event");
 	if (ev->type == NULL || strncmp(ev->type, "group.", 6) == 0)
@@ -458,6 +464,83 @@ static int ldap_sink_apply(scimsync_sink *s, const scimsync_event *ev,
 			rc = lds_user_converge(s, &v, err);
 	}
 	lds_view_free(&v);
+	return rc;
+}
+
+/* At most this many adds in flight. */
+#define PIPELINE_MAX 64
+
+/* From evs[0] on, the run of user.created events that need only an add
+ * (lds_user_add_send): their adds are all sent, then their results are
+ * read in order. Returns how many are done from the first; *rc is the
+ * result of the next one (SCIMSYNC_OK when all are). The adds after a
+ * failed one are read and not counted: they come again, and converge. */
+static size_t add_run(scimsync_sink *s, const scimsync_event *const *evs,
+		      size_t n, int *rc, scimsync_err *err)
+{
+	struct view v[PIPELINE_MAX];
+	int id[PIPELINE_MAX];
+	scimsync_err ignored;
+	size_t k = 0, j, ok = 0;
+
+	*rc = SCIMSYNC_OK;
+	while (k < n && k < PIPELINE_MAX && s->ld != NULL) {
+		if (!event_ok(evs[k]) || evs[k]->type == NULL ||
+		    strcmp(evs[k]->type, "user.created") != 0)
+			break;
+		if (lds_view_init(&v[k], evs[k], &ignored) != SCIMSYNC_OK ||
+		    (id[k] = lds_user_add_send(s, &v[k])) < 0) {
+			lds_view_free(&v[k]);
+			break;
+		}
+		k++;
+	}
+	for (j = 0; j < k; j++) {
+		if (*rc == SCIMSYNC_OK) {
+			*rc = lds_user_add_wait(s, &v[j], id[j], err);
+			if (*rc == SCIMSYNC_OK)
+				ok++;
+		} else if (s->ld != NULL) {
+			LDAPMessage *res = NULL;
+
+			ldap_result(s->ld, id[j], LDAP_MSG_ALL, &s->tv, &res);
+			ldap_msgfree(res);
+		}
+		lds_view_free(&v[j]);
+	}
+	return ok;
+}
+
+/* A batch. The entries of the users it is about are read in one search
+ * first (lds_prefetch); a run of new users is then added with the adds
+ * pipelined (add_run), and every other event is applied as apply would,
+ * without its own search where the prefetch knows the answer. A run of
+ * user.created events took a search and an add, each waiting for its
+ * answer, per user before. */
+static int ldap_sink_apply_many(scimsync_sink *s,
+				const scimsync_event *const *evs, size_t n,
+				size_t *done, scimsync_err *err)
+{
+	int rc;
+	size_t i = 0, run;
+
+	if ((rc = lds_conn_open(s, err)) == SCIMSYNC_OK) {
+		lds_prefetch(s, evs, n);
+		while (i < n) {
+			run = add_run(s, evs + i, n - i, &rc, err);
+			i += run;
+			if (rc != SCIMSYNC_OK)
+				break;
+			if (run > 0)
+				continue;
+			if ((rc = ldap_sink_apply(s, evs[i], err)) !=
+			    SCIMSYNC_OK)
+				break;
+			i++;
+		}
+		lds_prefetch_clear(s);
+	}
+	*done = i;
 	return rc;
 }
 
@@ -490,6 +573,7 @@ static const scimsync_sink_plugin ldap_sink = {
 	.close = ldap_sink_close,
 	.apply = ldap_sink_apply,
 	.health = ldap_sink_health,
+	.apply_many = ldap_sink_apply_many,
 };
 
 SINK_EXPORT const scimsync_plugin_header *scimsync_plugin_entry(void);

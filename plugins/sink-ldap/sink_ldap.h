@@ -29,6 +29,22 @@
 /* What option deactivate says. */
 enum deact_mode { DEACT_ATTRIBUTE, DEACT_MOVE, DEACT_REMOVE_ROLES };
 
+/* What one subtree search for a whole batch told about its users'
+ * entries (lds_prefetch), so each event of the batch need not search
+ * again: by marker, sorted. Only users that one event of the batch
+ * touches are in it; it lives for one apply_many call. */
+struct prefetched {
+	char *marker;	/* MARKER_PREFIX id */
+	LDAPMessage *e; /* the entry, in one of res; NULL: there is none */
+	bool ambiguous; /* several entries: left to lds_find_user */
+};
+struct prefetch {
+	LDAPMessage **res; /* one search result per base; owns the entries */
+	size_t n_res;
+	struct prefetched *v;
+	size_t n;
+};
+
 /* A sink state: options, then the connection (one per state, used from
  * the dispatcher thread only). */
 struct scimsync_sink {
@@ -61,6 +77,8 @@ struct scimsync_sink {
 	char **contexts; /* namingContexts, when base is unset */
 	bool down;	 /* lost, not yet reconnected (for the log) */
 	bool ever_up;
+
+	struct prefetch pf; /* during apply_many only */
 };
 
 /* The host's log, when the host has one (checked by struct_size). */
@@ -102,7 +120,7 @@ struct view {
 
 /* One entry read from the directory (or none). */
 struct found {
-	LDAPMessage *res; /* owns e */
+	LDAPMessage *res; /* owns e; NULL when e is the prefetch's */
 	LDAPMessage *e;	  /* NULL: no such entry */
 	char *dn;	  /* e's DN (new) */
 };
@@ -148,6 +166,9 @@ int lds_read_entry(scimsync_sink *s, const char *dn, char **attrs,
 		   struct found *f, scimsync_err *err);
 int lds_find_user(scimsync_sink *s, const struct view *v, char **attrs,
 		  struct found *f, scimsync_err *err);
+void lds_prefetch(scimsync_sink *s, const scimsync_event *const *evs, size_t n);
+void lds_prefetch_clear(scimsync_sink *s);
+bool lds_prefetch_absent(scimsync_sink *s, const char *marker);
 
 /* directory.c: one event each; SCIMSYNC_OK, _ERETRY or _EFAIL. */
 int lds_view_init(struct view *v, const scimsync_event *ev, scimsync_err *err);
@@ -157,5 +178,8 @@ int lds_user_converge(scimsync_sink *s, const struct view *v,
 int lds_user_delete(scimsync_sink *s, const struct view *v, scimsync_err *err);
 int lds_role_event(scimsync_sink *s, const struct view *v, bool grant,
 		   scimsync_err *err);
+int lds_user_add_send(scimsync_sink *s, const struct view *v);
+int lds_user_add_wait(scimsync_sink *s, const struct view *v, int msgid,
+		      scimsync_err *err);
 
 #endif

@@ -973,6 +973,57 @@ user:
             lambda: s.entry(person_dn("fine.two"), ["title"]),
             {"title": ["Boss"]}, "update after the dead letter")
 
+    def test_then_a_backlog_in_batches(self):
+        # Users queued while slapd is down reach it in batches (one search
+        # for the batch's users, the adds pipelined). Among them: two the
+        # schema refuses, one whose entry an administrator made before
+        # (adopted), one whose DN another SCIM user's entry holds (a
+        # conflict). Exactly those three fail; every other user is there
+        # once, with its id.
+        s = self.slapds["ldap"]
+        self.wait_drained()
+        s.ldapmodify(
+            "dn: %s\nchangetype: add\nobjectClass: inetOrgPerson\n"
+            "cn: Adopt Me\nsn: Me\nuid: bat.adopt\n\n"
+            "dn: %s\nchangetype: add\nobjectClass: inetOrgPerson\n"
+            "cn: Taken\nsn: Taken\nuid: bat.taken\n"
+            "description: scimsync:somebody-else\n" % (
+                person_dn("bat.adopt"), person_dn("bat.taken")))
+        s.stop()
+        ids, bad = {}, set()
+        for i in range(60):
+            name = "bat.%02d" % i
+            extra = {}
+            if i in (11, 40):
+                extra["nickName"] = "5000"
+            if i == 20:
+                name = "bat.adopt"
+            if i == 30:
+                name = "bat.taken"
+            ids[name] = self.post("/Users", okta_user(
+                name + "@example.org", "Bat", name, **extra))
+            if i in (11, 30, 40):
+                bad.add(ids[name])
+        self.wait_for(lambda: self.sink("ldap")["state"] == "retrying",
+                      "the sink waiting for slapd")
+        s.start()
+        self.wait_drained(timeout=60)
+        got = s.search(PEOPLE, "(uid=bat.*)", ["uid", "description", "sn"])
+        by_uid = {e["uid"][0]: e for e in got.values()}
+        want = {n for n, i in ids.items() if i not in bad}
+        self.assertEqual(set(by_uid) - {"bat.taken"}, want)
+        for name in want:
+            self.assertEqual(by_uid[name]["description"],
+                             ["scimsync:" + ids[name]], name)
+        self.assertEqual(by_uid["bat.adopt"]["sn"], ["bat.adopt"])
+        self.assertEqual(by_uid["bat.taken"]["description"],
+                         ["scimsync:somebody-else"])
+        dead = {d["event"]["resource_id"]: d["reason"]
+                for d in self.dead_for("ldap", *ids.values())}
+        self.assertEqual(set(dead), bad)
+        self.assertIn("Object class violation", dead[ids["bat.11"]])
+        self.assertIn("another SCIM user", dead[ids["bat.taken"]])
+
     def test_bad_options_fail_at_start(self):
         s = self.slapds["ldap"]
         for opts, text in (

@@ -28,7 +28,8 @@
 # /usr/sbin/slapd), SLAPD_SCHEMA_DIR (/etc/ldap/schema), SLAPD_MODULE_DIR
 # (/usr/lib/ldap), SLAPD_DEBUG (slapd -d level, default 0: quiet),
 # SLAPD_READY_TIMEOUT (seconds, default 15), SLAPD_TLS_CERT and
-# SLAPD_TLS_KEY (PEM files: StartTLS offered with them; read when DIR's
+# SLAPD_TLS_KEY (PEM files: StartTLS offered with them, and ldaps:// on a
+# second port, written to DIR/ldaps_url; read when DIR's
 # config is first written).
 set -eu
 
@@ -126,8 +127,14 @@ EOF
 # died (the port may be taken), 2: no answer before the deadline.
 launch() {
 	url="ldap://127.0.0.1:$port"
-	echo "==== slapd.sh: starting on $url" >>"$dir/slapd.log"
-	"$SLAPD" -f "$dir/slapd.conf" -h "$url/" -d "$DEBUG" \
+	listen="$url/"
+	if [ -n "${SLAPD_TLS_CERT:-}" ]; then
+		# ldaps:// as well, on a port of its own (DIR/ldaps_url)
+		[ -n "$lport" ] || lport=$(free_port)
+		listen="$listen ldaps://127.0.0.1:$lport/"
+	fi
+	echo "==== slapd.sh: starting on $listen" >>"$dir/slapd.log"
+	"$SLAPD" -f "$dir/slapd.conf" -h "$listen" -d "$DEBUG" \
 		</dev/null >>"$dir/slapd.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/slapd.pid.started"
@@ -158,6 +165,8 @@ start() {
 	else
 		port=""
 	fi
+	lport=""
+	[ ! -f "$dir/ldaps_port" ] || lport=$(cat "$dir/ldaps_port")
 	tries=0
 	while :; do
 		fixed=$port
@@ -176,8 +185,13 @@ start() {
 			die "slapd exited at start (port $port)"
 		fi
 		port="" # a free port taken meanwhile: another one
+		lport=""
 	done
 	echo "$port" >"$dir/port"
+	if [ -n "$lport" ]; then
+		echo "$lport" >"$dir/ldaps_port"
+		echo "ldaps://127.0.0.1:$lport" >"$dir/ldaps_url"
+	fi
 	if [ ! -f "$dir/seeded" ]; then
 		ldapadd -x -H "$url" -D "$ROOTDN" -w "$ROOTPW" \
 			-f "$dir/base.ldif" >>"$dir/slapd.log" 2>&1 ||

@@ -923,6 +923,124 @@ class OutageTest(LdapTestCase):
             {"description": ["scimsync:" + uid]}, "delivered after the fix")
 
 
+# ---- at least once: everything delivered again --------------------------
+
+class RedeliveryTest(LdapTestCase):
+    """What a crash before the sink's cursor was stored looks like: the
+    daemon is stopped, the sink's cursor is put back to the start in the
+    store, and the daemon starts again, so every event comes again in
+    order: a user.created whose DN a later rename changed, a move to the
+    disabled OU and back, a deletion. The directory must end as it was,
+    with the same entries (entryUUID), and nothing more. A second sink on
+    a port where nothing listens holds the events in the outbox."""
+
+    @classmethod
+    def sink_options(cls, slapds, workdir):
+        pw = os.path.join(workdir, "bind.pw")
+        with open(pw, "w") as f:
+            f.write(slapds["ldap"].password)
+        nowhere = "ldap://127.0.0.1:%d" % scimtest.free_port()
+        return {"ldap": (slapds["ldap"], {
+            "bind_dn": ROOTDN, "bind_password_file": pw,
+            "roles_base": ROLES, "deactivate": "move:" + DISABLED}),
+            "held": (slapds["ldap"], {"url": nowhere})}
+
+    def rewind(self, sink):
+        import sqlite3
+        rc = self.d.stop(scimtest.STOP_TIMEOUT)
+        self.assertEqual(rc, 0)
+        db = sqlite3.connect(self.d.db_path)
+        try:
+            cur = db.execute(
+                "UPDATE resources SET json = '{\"seq\":0}' WHERE "
+                "tenant = '#system' AND type = 6 AND id = ?", (sink,))
+            self.assertEqual(cur.rowcount, 1)
+            db.commit()
+        finally:
+            db.close()
+        self.d.start()
+        type(self).admin = self.d.admin_client()
+        type(self).c = Client(self.d)
+
+    def test_everything_again_ends_the_same(self):
+        s = self.slapds["ldap"]
+        a = self.post("/Users", okta_user("re.anna@example.org", "Anna",
+                                          "Re"))
+        b = self.post("/Users", okta_user("re.bo@example.org", "Bo", "Re"))
+        gone = self.post("/Users", okta_user("re.gone@example.org", "Gone",
+                                             "Re"))
+        g = self.post("/Groups", entra_group("Acme-Admins"))
+        self.patch_ok("/Groups/" + g, patch(
+            {"op": "add", "path": "members",
+             "value": [{"value": a}, {"value": b}]}))
+        # anna becomes ann (a modrdn); bo goes to ou=disabled and back;
+        # gone is deleted.
+        self.patch_ok("/Users/" + a, patch(
+            {"op": "replace", "path": "userName",
+             "value": "re.ann@example.org"}))
+        for active in (False, True):
+            self.patch_ok("/Users/" + b, patch(
+                {"op": "replace", "value": {"active": active}}))
+        self.assertEqual(self.c.delete("/Users/" + gone).status, 204)
+        want_people = sorted([person_dn("re.ann").lower(),
+                              person_dn("re.bo").lower()])
+        self.assertEventually(
+            lambda: sorted(d for d in s.dns(PEOPLE) if "uid=re." in d),
+            want_people, "the directory before")
+        self.wait_for(lambda: self.sink("ldap")["lag"] == 0, "drained")
+        before = s.search(SUFFIX, "(uid=re.*)", ["entryUUID", "uid"])
+        roles = self.members(s, "org:admin")
+        delivered = self.sink("ldap")["delivered"]
+        self.assertGreater(delivered, 8)
+
+        self.rewind("ldap")
+        self.wait_for(lambda: (lambda x: x["lag"] == 0 and
+                               x["delivered"] >= delivered)(
+                                   self.sink("ldap")),
+                      "every event delivered again")
+        self.assertEqual(s.search(SUFFIX, "(uid=re.*)",
+                                  ["entryUUID", "uid"]), before)
+        self.assertEqual(self.members(s, "org:admin"), roles)
+        self.assertEqual(sorted(roles), want_people)
+        self.assertEqual(s.dns(DISABLED), [])
+        self.assertEqual(self.dead_for("ldap", a, b, gone, g), [])
+
+    def test_a_move_cut_short_is_finished(self):
+        # A rename the connection cut between its modrdn and the role
+        # groups following it leaves the entry at its new DN with a note
+        # "scimsync-moved:<old DN>" and the groups naming the old DN. That
+        # state is made here by hand; the rename's event, when it comes
+        # again, must finish the move: groups name the new DN, the note
+        # goes, the entry is the same one.
+        s = self.slapds["ldap"]
+        k = self.post("/Users", okta_user("cut.kim@example.org", "Kim",
+                                          "Cut"))
+        g = self.post("/Groups", entra_group("Acme-Developers"))
+        self.patch_ok("/Groups/" + g, patch(
+            {"op": "add", "path": "members", "value": [{"value": k}]}))
+        old, new = person_dn("cut.kim"), person_dn("cut.kimberly")
+        self.assertEventually(lambda: self.members(s, "org:developer"),
+                              [old.lower()], "kim in the role group")
+        self.wait_for(lambda: self.sink("ldap")["lag"] == 0, "drained")
+        uuid_before = s.entry(old)["entryuuid"]
+        s.ldapmodify("dn: %s\nchangetype: modify\nadd: description\n"
+                     "description: scimsync-moved:%s\n\n"
+                     "dn: %s\nchangetype: modrdn\nnewrdn: uid=cut.kimberly\n"
+                     "deleteoldrdn: 0\n" % (old, old, old))
+        self.patch_ok("/Users/" + k, patch(
+            {"op": "replace", "path": "userName",
+             "value": "cut.kimberly@example.org"}))
+        self.assertEventually(
+            lambda: (self.members(s, "org:developer"),
+                     self.members(s, "team:developers")),
+            ([new.lower()], [new.lower()]), "the groups follow")
+        e = s.entry(new, ["description", "uid", "entryUUID"])
+        self.assertEqual(e["description"], ["scimsync:" + k])
+        self.assertEqual(e["uid"], ["cut.kimberly"])
+        self.assertEqual(e["entryuuid"], uuid_before)
+        self.assertIsNone(s.entry(old))
+
+
 # ---- what the directory refuses ------------------------------------------
 
 class DeadLetterTest(LdapTestCase):
@@ -1082,8 +1200,17 @@ class StartTlsTest(LdapTestCase):
             f.write(slapds["ldap"].password)
         common = {"bind_dn": ROOTDN, "bind_password_file": pw,
                   "start_tls": "true"}
+        with open(os.path.join(slapds["ldap"].dir, "ldaps_url")) as f:
+            ldaps = f.read().strip()
+        plain = {"bind_dn": ROOTDN, "bind_password_file": pw, "url": ldaps}
         return {"tls": (slapds["ldap"], dict(common, tls_ca_file=cls.tls[0])),
-                "untrusted": (slapds["ldap"], common)}
+                "untrusted": (slapds["ldap"], common),
+                # ldaps://, checked against the CA, and not checked
+                "ldaps": (slapds["ldap"], dict(plain,
+                                               tls_ca_file=cls.tls[0])),
+                "ldaps_noverify": (slapds["ldap"], dict(
+                    plain, tls_verify="false")),
+                "ldaps_untrusted": (slapds["ldap"], plain)}
 
     def test_start_tls(self):
         s = self.slapds["ldap"]
@@ -1099,6 +1226,34 @@ class StartTlsTest(LdapTestCase):
         self.assertIn("StartTLS", st["last_error"])
         self.assertEqual(st["dead_letters"], 0)
         self.assertGreater(st["lag"], 0)
+
+    def test_ldaps(self):
+        # Three sinks on the ldaps:// port mirror the same user into the
+        # one directory (each adopts what another made first): with the
+        # CA, and with tls_verify false, they deliver; with neither they
+        # retry and keep the events.
+        s = self.slapds["ldap"]
+        uid = self.post("/Users", okta_user("ldaps.user@example.org",
+                                            "Ldaps", "User"))
+        self.assertEventually(
+            lambda: s.entry(person_dn("ldaps.user"), ["description"]),
+            {"description": ["scimsync:" + uid]}, "delivered over ldaps")
+        for name in ("ldaps", "ldaps_noverify"):
+            st = self.wait_for(
+                lambda: (lambda x: x if x["lag"] == 0 and
+                         x["delivered"] > 0 else None)(self.sink(name)),
+                "%s delivered" % name)
+            self.assertEqual(st["dead_letters"], 0, st)
+            self.assertEqual(st["retries"], 0, st)
+        st = self.wait_for(
+            lambda: (lambda x: x if x["state"] == "retrying" and
+                     x["last_error"] else None)(self.sink("ldaps_untrusted")),
+            "the unverified ldaps sink retrying")
+        self.assertIn("certificate is not trusted", st["last_error"])
+        self.assertEqual(st["dead_letters"], 0)
+        self.assertGreater(st["lag"], 0)
+        got = s.search(PEOPLE, "(uid=ldaps.user)", ["uid"])
+        self.assertEqual(len(got), 1)
 
 
 def tearDownModule():

@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "http"))
 import scimtest  # noqa: E402
 from scimtest import (AdminDaemon, Client, DaemonError, URN_ENTERPRISE,  # noqa: E402
                       URN_GROUP, URN_PATCH, URN_USER, builddir)
+from sinktest import SinkTestCase, keep, yaml_str  # noqa: E402
 
 SLAPD_SH = os.path.join(SRC, "tests", "ldap", "slapd.sh")
 SUFFIX = "dc=example,dc=org"
@@ -70,10 +71,6 @@ def tmp_root():
     if not _own_tmp:
         _own_tmp.append(tempfile.mkdtemp(prefix="scimsync-ldap-"))
     return _own_tmp[0]
-
-
-def keep():
-    return bool(os.environ.get("SCIMSYNC_TEST_KEEP"))
 
 
 # ---- slapd --------------------------------------------------------------
@@ -179,10 +176,6 @@ class Slapd(object):
 
 # ---- scimsyncd with LDAP sinks -----------------------------------------
 
-def yaml_str(v):
-    return json.dumps(str(v))
-
-
 def sinks_config(sinks, mapping_file=None):
     """extra_config for sinks: {name: (slapd, {option: value})}."""
     lines = ["mappings:",
@@ -259,9 +252,8 @@ def role_dn(role):
     return "cn=%s,%s" % (role, ROLES)
 
 
-class LdapTestCase(unittest.TestCase):
+class LdapTestCase(SinkTestCase):
     """A daemon with LDAP sinks, and its slapds, per class."""
-    maxDiff = 6000
     slapd_names = ("ldap",)
     mapping_text = None  # a mapping file of the class's own, if set
     tls = None  # (cert, key) for the slapds, from setUpSlapd
@@ -301,96 +293,11 @@ class LdapTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = 0
-        if cls.d is not None:
-            rc = cls.d.stop(scimtest.STOP_TIMEOUT)
-            if rc != 0:
-                sys.stderr.write("\n%s\n" % cls.d.log_tail())
-            secrets = [s.password for s in cls.slapds.values()]
-            leaked = []
-            for n in sorted(os.listdir(cls.wd)):
-                p = os.path.join(cls.wd, n)
-                if not os.path.isfile(p) or n.endswith((".yaml", ".pw")):
-                    continue
-                with open(p, "rb") as f:
-                    data = f.read()
-                if any(x.encode() in data for x in secrets):
-                    leaked.append(p)
-            cls.d.cleanup(keep=rc != 0 or bool(leaked))
-            if rc == 0 and not leaked and not keep():
-                shutil.rmtree(cls.wd, ignore_errors=True)
-        for s in cls.slapds.values():
-            s.cleanup()
-        assert rc == 0, "scimsyncd exit status after SIGTERM: %s" % rc
-        assert not leaked, "a bind password is in %s" % leaked
-
-    def run(self, result=None):
-        if result is None:
-            return unittest.TestCase.run(self, result)
-        d = getattr(type(self), "d", None)
-        start = d.log_size() if d is not None else 0
-        before = len(result.failures) + len(result.errors)
-        ret = unittest.TestCase.run(self, result)
-        if d is not None and len(result.failures) + len(result.errors) > \
-                before:
-            seg = d.log_text(start).splitlines()
-            sys.stderr.write("\n---- scimsyncd log while %s ran (last 40 "
-                             "of %d lines) ----\n%s\n---- end ----\n"
-                             % (self.id(), len(seg), "\n".join(seg[-40:])))
-        return ret
-
-    # -- SCIM
-
-    def post(self, path, body):
-        r = self.c.post(path, body)
-        self.assertEqual(r.status, 201, r)
-        return r.json["id"]
-
-    def patch_ok(self, path, body):
-        r = self.c.patch(path, body)
-        self.assertIn(r.status, (200, 204), r)
-
-    # -- sinks and the directory
-
-    def sink(self, name):
-        r = self.admin.get("/sinks/" + name)
-        self.assertEqual(r.status, 200, r)
-        return r.json
-
-    def dead_for(self, name, *ids):
-        """The sink's dead letters about the resources ids."""
-        return [d for d in self.sink(name)["dead"]
-                if d["event"]["resource_id"] in ids]
-
-    def wait_for(self, fn, what, timeout=WAIT, interval=0.05):
-        deadline = time.monotonic() + timeout
-        while True:
-            v = fn()
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                self.fail("%s: not within %.0f s (last: %r); sinks: %s"
-                          % (what, timeout, v, self.admin.get("/sinks").text))
-            time.sleep(interval)
-
-    def wait_drained(self, timeout=WAIT):
-        def drained():
-            sinks = self.admin.get("/sinks").json["sinks"]
-            return all(s["lag"] == 0 for s in sinks)
-        self.wait_for(drained, "every sink drained", timeout)
-
-    def assertEventually(self, fn, expected, what, timeout=WAIT):
-        """Poll fn() until it returns expected; else show the diff."""
-        deadline = time.monotonic() + timeout
-        while True:
-            got = fn()
-            if got == expected:
-                return got
-            if time.monotonic() > deadline:
-                sys.stderr.write("\nsinks: %s\n" % self.admin.get(
-                    "/sinks").text)
-                self.assertEqual(got, expected, what)
-            time.sleep(0.05)
+        try:
+            cls.stop_daemon([s.password for s in cls.slapds.values()])
+        finally:
+            for s in cls.slapds.values():
+                s.cleanup()
 
     def view(self, slapd, dn, attrs=None):
         """The entry at dn without its entryUUID, values sorted."""

@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "http"))
 import scimtest  # noqa: E402
 from scimtest import (AdminDaemon, Client, DaemonError, URN_ENTERPRISE,  # noqa: E402
                       URN_GROUP, URN_PATCH, URN_USER, builddir)
+from sinktest import SinkTestCase, keep, yaml_str  # noqa: E402
 
 PG_SH = os.path.join(SRC, "tests", "postgres", "pg.sh")
 SCHEMA_SQL = os.path.join(SRC, "mappings", "postgres.sql")
@@ -51,10 +52,6 @@ def sink_so():
     if not os.path.exists(path):
         raise unittest.SkipTest("sink_postgres.so is not built: %s" % path)
     return path
-
-
-def keep():
-    return bool(os.environ.get("SCIMSYNC_TEST_KEEP"))
 
 
 _own_tmp = []
@@ -276,10 +273,6 @@ def strip(rows, cols=USER_COLS):
 
 # ---- scimsyncd with postgres sinks ----------------------------------------
 
-def yaml_str(v):
-    return json.dumps(str(v))
-
-
 def sinks_config(pg, sinks, pw_file):
     """extra_config for sinks: {name: {"db": database, "options": {...},
     "tenants": [...] or None}}."""
@@ -305,7 +298,7 @@ def sinks_config(pg, sinks, pw_file):
     return "\n".join(lines) + "\n"
 
 
-class PgTestCase(unittest.TestCase):
+class PgTestCase(SinkTestCase):
     """A daemon with postgres sinks, and their databases, per class."""
     maxDiff = 8000
     own_cluster = False  # a cluster of the class's own (it may stop it)
@@ -352,55 +345,15 @@ class PgTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc, leaked = 0, []
-        if cls.d is not None:
-            rc = cls.d.stop(scimtest.STOP_TIMEOUT)
-            if rc != 0:
-                sys.stderr.write("\n%s\n" % cls.d.log_tail())
-            secret = cls.pg.password.encode() if cls.pg else b"\0none"
-            for n in sorted(os.listdir(cls.wd)):
-                p = os.path.join(cls.wd, n)
-                if not os.path.isfile(p) or n.endswith((".yaml", ".pw")):
-                    continue
-                with open(p, "rb") as f:
-                    if secret in f.read():
-                        leaked.append(p)
-            cls.d.cleanup(keep=rc != 0 or bool(leaked))
-        if rc == 0 and not leaked and not keep():
-            shutil.rmtree(cls.wd, ignore_errors=True)
-        if cls.own_cluster and cls.pg is not None:
-            cls.pg.cleanup()
-        assert rc == 0, "scimsyncd exit status after SIGTERM: %s" % rc
-        assert not leaked, "the database password is in %s" % leaked
-
-    def run(self, result=None):
-        if result is None:
-            return unittest.TestCase.run(self, result)
-        d = getattr(type(self), "d", None)
-        start = d.log_size() if d is not None else 0
-        before = len(result.failures) + len(result.errors)
-        ret = unittest.TestCase.run(self, result)
-        if d is not None and len(result.failures) + len(result.errors) > \
-                before:
-            seg = d.log_text(start).splitlines()
-            sys.stderr.write("\n---- scimsyncd log while %s ran (last 40 "
-                             "of %d lines) ----\n%s\n---- end ----\n"
-                             % (self.id(), len(seg), "\n".join(seg[-40:])))
-        return ret
+        try:
+            cls.stop_daemon([cls.pg.password] if cls.pg else [])
+        finally:
+            if cls.d is None and not keep():
+                shutil.rmtree(cls.wd, ignore_errors=True)
+            if cls.own_cluster and cls.pg is not None:
+                cls.pg.cleanup()
 
     # -- SCIM
-
-    def post(self, path, body, client=None):
-        r = (client or self.c).post(path, body)
-        self.assertEqual(r.status, 201, r)
-        return r.json["id"]
-
-    def patch_ok(self, path, body, client=None):
-        r = (client or self.c).patch(path, body)
-        self.assertIn(r.status, (200, 204), r)
-
-    def delete_ok(self, path, client=None):
-        self.assertEqual((client or self.c).delete(path).status, 204)
 
     def get_json(self, path, client=None):
         r = (client or self.c).get(path)
@@ -433,43 +386,7 @@ class PgTestCase(unittest.TestCase):
     # -- sinks and tables
 
     def sink(self, name="main"):
-        r = self.admin.get("/sinks/" + name)
-        self.assertEqual(r.status, 200, r)
-        return r.json
-
-    def dead_for(self, name, *ids):
-        return [d for d in self.sink(name)["dead"]
-                if d["event"]["resource_id"] in ids]
-
-    def wait_for(self, fn, what, timeout=WAIT, interval=0.05):
-        deadline = time.monotonic() + timeout
-        while True:
-            v = fn()
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                self.fail("%s: not within %.0f s (last: %r); sinks: %s"
-                          % (what, timeout, v, self.admin.get("/sinks").text))
-            time.sleep(interval)
-
-    def wait_drained(self, timeout=WAIT):
-        def drained():
-            sinks = self.admin.get("/sinks").json["sinks"]
-            return all(s["lag"] == 0 for s in sinks)
-        self.wait_for(drained, "every sink drained", timeout)
-
-    def assertEventually(self, fn, expected, what, timeout=WAIT):
-        """Poll fn() until it returns expected; else show the diff."""
-        deadline = time.monotonic() + timeout
-        while True:
-            got = fn()
-            if got == expected:
-                return got
-            if time.monotonic() > deadline:
-                sys.stderr.write("\nsinks: %s\n" % self.admin.get(
-                    "/sinks").text)
-                self.assertEqual(got, expected, what)
-            time.sleep(0.05)
+        return SinkTestCase.sink(self, name)
 
     def user(self, db, uid, table="scim_users", key="scim_id"):
         """The row of user uid (by key), or None."""

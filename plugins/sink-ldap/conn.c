@@ -18,19 +18,6 @@
 
 /* ---- errors and logging ---- */
 
-int lds_fail(scimsync_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		err->code = code;
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 void lds_conn_drop(scimsync_sink *s)
 {
 	lds_prefetch_clear(s); /* what it read may be changed by now */
@@ -102,11 +89,11 @@ int lds_fail_rc(scimsync_sink *s, int rc, scimsync_err *err, const char *fmt,
 		if (rc == LDAP_NO_SUCH_OBJECT)
 			ldap_get_option(s->ld, LDAP_OPT_MATCHED_DN, &matched);
 	}
-	lds_fail(err, code, "%s: %s%s%s%s%s%s", what, ldap_err2string(rc),
-		 diag != NULL && *diag ? " (" : "", diag != NULL ? diag : "",
-		 diag != NULL && *diag ? ")" : "",
-		 matched != NULL ? "; the nearest entry that exists: " : "",
-		 matched != NULL ? (*matched ? matched : "none") : "");
+	su_fail(err, code, "%s: %s%s%s%s%s%s", what, ldap_err2string(rc),
+		diag != NULL && *diag ? " (" : "", diag != NULL ? diag : "",
+		diag != NULL && *diag ? ")" : "",
+		matched != NULL ? "; the nearest entry that exists: " : "",
+		matched != NULL ? (*matched ? matched : "none") : "");
 	ldap_memfree(diag);
 	ldap_memfree(matched);
 	if (rc_conn_lost(rc)) {
@@ -122,57 +109,6 @@ int lds_fail_rc(scimsync_sink *s, int rc, scimsync_err *err, const char *fmt,
 }
 
 /* ---- the connection ---- */
-
-/* The bind password into buf (NUL-terminated; the caller wipes it). */
-int lds_read_password(scimsync_sink *s, char *buf, size_t cap,
-		      scimsync_err *err)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (s->pw_env != NULL) {
-		const char *v = getenv(s->pw_env);
-
-		if (v == NULL)
-			return lds_fail(
-				err, SCIMSYNC_EFAIL,
-				"option 'bind_password_env': %s is not set",
-				s->pw_env);
-		n = strlen(v);
-		if (n >= cap)
-			return lds_fail(
-				err, SCIMSYNC_EFAIL,
-				"option 'bind_password_env': longer than "
-				"%zu bytes",
-				cap - 1);
-		memcpy(buf, v, n + 1);
-	} else if (s->pw_file != NULL) {
-		FILE *f = fopen(s->pw_file, "re");
-
-		if (f == NULL)
-			return lds_fail(
-				err, SCIMSYNC_EFAIL,
-				"option 'bind_password_file': cannot read "
-				"%s: %s",
-				s->pw_file, strerror(errno));
-		n = fread(buf, 1, cap, f);
-		fclose(f);
-		if (n >= cap)
-			return lds_fail(
-				err, SCIMSYNC_EFAIL,
-				"option 'bind_password_file': %s is longer "
-				"than %zu bytes",
-				s->pw_file, cap - 1);
-		buf[n] = '\0';
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-			buf[--n] = '\0';
-	}
-	if (n == 0)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"the bind password is empty (a simple bind "
-				"without a password is unauthenticated)");
-	return SCIMSYNC_OK;
-}
 
 /* What else a failed first request over ldaps:// may mean. */
 static const char *tls_hint(const scimsync_sink *s, int rc)
@@ -206,22 +142,22 @@ static int read_contexts(scimsync_sink *s, scimsync_err *err)
 	for (i = 0; out != NULL && i < n; i++)
 		if ((out[i] = strndup(vals[i]->bv_val, vals[i]->bv_len)) ==
 		    NULL) {
-			lds_free_strv(out);
+			su_free_strv(out);
 			out = NULL;
 		}
 	ldap_value_free_len(vals);
 	ldap_msgfree(res);
 	if (out == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	if (n == 0) {
 		free(out);
-		return lds_fail(
+		return su_fail(
 			err, SCIMSYNC_ERETRY,
 			"%s lists no naming contexts in its root DSE: set "
 			"option 'base' to where the users are",
 			s->url);
 	}
-	lds_free_strv(s->contexts);
+	su_free_strv(s->contexts);
 	s->contexts = out;
 	return SCIMSYNC_OK;
 }
@@ -256,8 +192,8 @@ int lds_conn_open(scimsync_sink *s, scimsync_err *err)
 	rc = ldap_initialize(&s->ld, s->url);
 	if (rc != LDAP_SUCCESS) {
 		s->ld = NULL;
-		lds_fail(err, SCIMSYNC_ERETRY, "ldap_initialize %s: %s", s->url,
-			 ldap_err2string(rc));
+		su_fail(err, SCIMSYNC_ERETRY, "ldap_initialize %s: %s", s->url,
+			ldap_err2string(rc));
 		return conn_retry(s, err);
 	}
 	ldap_set_option(s->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
@@ -274,9 +210,9 @@ int lds_conn_open(scimsync_sink *s, scimsync_err *err)
 					s->tls_ca_file);
 		rc = ldap_set_option(s->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
 		if (rc != LDAP_OPT_SUCCESS) {
-			lds_fail(err, SCIMSYNC_ERETRY,
-				 "TLS setup for %s failed (tls_ca_file?)",
-				 s->url);
+			su_fail(err, SCIMSYNC_ERETRY,
+				"TLS setup for %s failed (tls_ca_file?)",
+				s->url);
 			return conn_retry(s, err);
 		}
 	}
@@ -294,7 +230,8 @@ int lds_conn_open(scimsync_sink *s, scimsync_err *err)
 		}
 	}
 	if (s->bind_dn != NULL) {
-		rc = lds_read_password(s, pw, sizeof(pw), err);
+		rc = su_read_secret(s->pw_env, "bind_password_env", s->pw_file,
+				    "bind_password_file", pw, sizeof(pw), err);
 		if (rc == SCIMSYNC_OK) {
 			cred.bv_val = pw;
 			cred.bv_len = strlen(pw);
@@ -364,7 +301,7 @@ static int found_take(scimsync_sink *s, LDAPMessage *res, struct found *f,
 	    (f->dn = strdup(dn)) == NULL) {
 		ldap_memfree(dn);
 		lds_found_free(f);
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	ldap_memfree(dn);
 	return SCIMSYNC_OK;
@@ -626,12 +563,12 @@ int lds_find_user(scimsync_sink *s, const struct view *v, char **attrs,
 	case 1:
 		return SCIMSYNC_OK;
 	case -1:
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	default:
 		break;
 	}
 	if ((filter = lds_eq_filter(s->id_attr, v->marker)) == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	for (i = 0; bases != NULL && bases[i] != NULL; i++) {
 		res = NULL;
 		lrc = ldap_search_ext_s(s->ld, bases[i], LDAP_SCOPE_SUBTREE,
@@ -645,7 +582,7 @@ int lds_find_user(scimsync_sink *s, const struct view *v, char **attrs,
 		    (lrc == LDAP_SUCCESS &&
 		     (n = ldap_count_entries(s->ld, res)) > 1)) {
 			ldap_msgfree(res);
-			rc = lds_fail(
+			rc = su_fail(
 				err, SCIMSYNC_EFAIL,
 				"several entries under %s carry %s=%s (SCIM "
 				"user %s): remove all but one",

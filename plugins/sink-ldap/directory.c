@@ -35,19 +35,19 @@ int lds_view_init(struct view *v, const scimsync_event *ev, scimsync_err *err)
 	v->ev = ev;
 	v->id = ev->resource_id;
 	if (v->id == NULL || *v->id == '\0')
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"%s event without a user id", ev->type);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "%s event without a user id", ev->type);
 	if (dn != NULL && dn->n_values > 1)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"the mapping rendered %zu DNs for user %s",
-				dn->n_values, v->id);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "the mapping rendered %zu DNs for user %s",
+			       dn->n_values, v->id);
 	if (dn != NULL && dn->n_values == 1 && dn->values[0][0] != '\0')
 		v->dn = dn->values[0];
 	v->active = !lds_json_top_false(ev->resource_json,
 					ev->resource_json_len, "active");
 	v->reactivated = strcmp(ev->type, "user.reactivated") == 0;
 	if ((v->marker = lds_cat(MARKER_PREFIX, v->id, NULL)) == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	return SCIMSYNC_OK;
 }
 
@@ -137,13 +137,13 @@ static int groups_of(scimsync_sink *s, const char *member, char ***out,
 				 ")", NULL);
 	free(f1);
 	if (filter == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	rc = ldap_search_ext_s(s->ld, s->roles_base, LDAP_SCOPE_SUBTREE, filter,
 			       attrs, 0, NULL, NULL, &s->tv, 0, &res);
 	free(filter);
 	if (rc == LDAP_NO_SUCH_OBJECT) {
 		ldap_msgfree(res);
-		return lds_fail(
+		return su_fail(
 			err, SCIMSYNC_EFAIL,
 			"roles_base %s does not exist: create it, or fix "
 			"option 'roles_base'",
@@ -157,7 +157,7 @@ static int groups_of(scimsync_sink *s, const char *member, char ***out,
 	n = ldap_count_entries(s->ld, res);
 	if ((v = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*v))) == NULL) {
 		ldap_msgfree(res);
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	for (e = ldap_first_entry(s->ld, res); e != NULL && k < n;
 	     e = ldap_next_entry(s->ld, e)) {
@@ -166,9 +166,9 @@ static int groups_of(scimsync_sink *s, const char *member, char ***out,
 		v[k] = strdup(dn);
 		ldap_memfree(dn);
 		if (v[k] == NULL) {
-			lds_free_strv(v);
+			su_free_strv(v);
 			ldap_msgfree(res);
-			return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+			return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		}
 		k++;
 	}
@@ -188,13 +188,13 @@ static int group_add_member(scimsync_sink *s, const char *role,
 	int rc = SCIMSYNC_OK, lrc, attempt;
 
 	if (gdn == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	lds_modlist_add1(&ml, LDAP_MOD_ADD, member_attr(s), member);
 	lds_modlist_add(&add, LDAP_MOD_ADD, "objectClass", classes, 2);
 	lds_modlist_add1(&add, LDAP_MOD_ADD, "cn", role);
 	lds_modlist_add1(&add, LDAP_MOD_ADD, member_attr(s), member);
 	if (ml.oom || add.oom) {
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		goto out;
 	}
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -212,11 +212,10 @@ static int group_add_member(scimsync_sink *s, const char *role,
 			goto out;
 		}
 		if (lrc == LDAP_NO_SUCH_OBJECT) {
-			rc = lds_fail(
-				err, SCIMSYNC_EFAIL,
-				"roles_base %s does not exist: create it, "
-				"or fix option 'roles_base'",
-				s->roles_base);
+			rc = su_fail(err, SCIMSYNC_EFAIL,
+				     "roles_base %s does not exist: create it, "
+				     "or fix option 'roles_base'",
+				     s->roles_base);
 			goto out;
 		}
 		if (lrc != LDAP_ALREADY_EXISTS) {
@@ -226,8 +225,7 @@ static int group_add_member(scimsync_sink *s, const char *role,
 		}
 		/* Made meanwhile: add the member to it. */
 	}
-	rc = lds_fail(err, SCIMSYNC_ERETRY, "role group %s: made and gone",
-		      gdn);
+	rc = su_fail(err, SCIMSYNC_ERETRY, "role group %s: made and gone", gdn);
 out:
 	lds_modlist_free(&ml);
 	lds_modlist_free(&add);
@@ -250,7 +248,7 @@ static int group_remove_member(scimsync_sink *s, const char *gdn,
 	lds_modlist_add1(&ml, LDAP_MOD_DELETE, member_attr(s), member);
 	if (ml.oom) {
 		lds_modlist_free(&ml);
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	lrc = ldap_modify_ext_s(s->ld, gdn, ml.mods, NULL, NULL);
 	lds_modlist_free(&ml);
@@ -309,7 +307,7 @@ static int groups_follow(scimsync_sink *s, const char *old, const char *new,
 	lds_modlist_add1(&del, LDAP_MOD_DELETE, member_attr(s), old);
 	lds_modlist_add1(&add, LDAP_MOD_ADD, member_attr(s), new);
 	if (both.oom || del.oom || add.oom)
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	for (i = 0; rc == SCIMSYNC_OK && groups[i] != NULL; i++) {
 		lrc = ldap_modify_ext_s(s->ld, groups[i], both.mods, NULL,
 					NULL);
@@ -329,7 +327,7 @@ static int groups_follow(scimsync_sink *s, const char *old, const char *new,
 	lds_modlist_free(&both);
 	lds_modlist_free(&del);
 	lds_modlist_free(&add);
-	lds_free_strv(groups);
+	su_free_strv(groups);
 	return rc;
 }
 
@@ -367,15 +365,14 @@ static int check_reserved(scimsync_sink *s, const struct view *v,
 			  scimsync_err *err)
 {
 	if (find_attr(v->ev, s->id_attr) != NULL)
-		return lds_fail(
-			err, SCIMSYNC_EFAIL,
-			"the mapping renders '%s', which the sink keeps "
-			"the SCIM id in: map it elsewhere or set option "
-			"'id_attr'",
-			s->id_attr);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "the mapping renders '%s', which the sink keeps "
+			       "the SCIM id in: map it elsewhere or set option "
+			       "'id_attr'",
+			       s->id_attr);
 	if (s->deactivate == DEACT_ATTRIBUTE &&
 	    find_attr(v->ev, s->deact_attr) != NULL)
-		return lds_fail(
+		return su_fail(
 			err, SCIMSYNC_EFAIL,
 			"the mapping renders '%s', which the sink sets to "
 			"deactivate users (option 'deactivate_attr')",
@@ -512,7 +509,7 @@ static int finish_moves(scimsync_sink *s, const struct found *f,
 		if (!lds_bv_has_prefix(ids[i], MOVED_PREFIX))
 			continue;
 		if ((note = strndup(ids[i]->bv_val, ids[i]->bv_len)) == NULL) {
-			rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+			rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 			break;
 		}
 		rc = finish_move(s, f->dn, note + strlen(MOVED_PREFIX), note,
@@ -562,16 +559,16 @@ static int move_entry(scimsync_sink *s, const struct view *v, const char *cur,
 				 parent);
 		goto out;
 	} else if (!into_ou) {
-		rc = lds_fail(err, SCIMSYNC_EFAIL,
-			      "cannot rename %s to %s,%s for SCIM user %s: an "
-			      "entry of that name exists",
-			      cur, rdn, parent, v->id);
+		rc = su_fail(err, SCIMSYNC_EFAIL,
+			     "cannot rename %s to %s,%s for SCIM user %s: an "
+			     "entry of that name exists",
+			     cur, rdn, parent, v->id);
 		goto out;
 	} else {
 		if ((esc = lds_dn_escape(v->marker)) == NULL ||
 		    (alt = lds_cat(rdn, "+", s->id_attr, "=", esc, NULL)) ==
 			    NULL) {
-			rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+			rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 			goto out;
 		}
 		lrc = ldap_rename_s(s->ld, cur, alt, parent, 0, NULL, NULL);
@@ -583,7 +580,7 @@ static int move_entry(scimsync_sink *s, const struct view *v, const char *cur,
 		*out = lds_cat(alt, ",", parent, NULL);
 	}
 	if (*out == NULL)
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	else
 		rc = finish_move(s, *out, cur, note, err);
 out:
@@ -681,8 +678,8 @@ static int user_roles(scimsync_sink *s, const struct view *v,
 			role = strndup(ids[i]->bv_val + strlen(MEMO_PREFIX),
 				       ids[i]->bv_len - strlen(MEMO_PREFIX));
 			if (role == NULL) {
-				rc = lds_fail(err, SCIMSYNC_ERETRY,
-					      "out of memory");
+				rc = su_fail(err, SCIMSYNC_ERETRY,
+					     "out of memory");
 				goto out;
 			}
 			rc = group_add_member(s, role, dn, err);
@@ -696,7 +693,7 @@ static int user_roles(scimsync_sink *s, const struct view *v,
 		}
 	}
 	if (ml.oom) {
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		goto out;
 	}
 	if (ml.n > 0) {
@@ -715,7 +712,7 @@ static int user_roles(scimsync_sink *s, const struct view *v,
 			goto out;
 out:
 	ldap_value_free_len(ids);
-	lds_free_strv(groups);
+	su_free_strv(groups);
 	lds_modlist_free(&ml);
 	return rc;
 }
@@ -735,22 +732,22 @@ int lds_user_converge(scimsync_sink *s, const struct view *v, scimsync_err *err)
 	size_t i;
 
 	if (v->dn == NULL)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"mapping rendered no dn for user %s", v->id);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "mapping rendered no dn for user %s", v->id);
 	if ((rc = check_reserved(s, v, err)) != SCIMSYNC_OK)
 		return rc;
 	if ((rc = lds_dn_split(v->dn, &want, err)) == SCIMSYNC_EFAIL)
-		return lds_fail(err, rc,
-				"mapping rendered an invalid dn for user %s: "
-				"'%.150s'",
-				v->id, v->dn);
+		return su_fail(err, rc,
+			       "mapping rendered an invalid dn for user %s: "
+			       "'%.150s'",
+			       v->id, v->dn);
 	if (rc != SCIMSYNC_OK)
 		return rc;
 	into_ou = s->deactivate == DEACT_MOVE && !v->active;
 	parent = into_ou ? s->deact_to : want.parent;
 	if ((target = lds_cat(want.rdn, ",", parent, NULL)) == NULL ||
 	    (attrs = user_attrs(s, v->ev)) == NULL) {
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		goto out;
 	}
 	if ((rc = lds_find_user(s, v, attrs, &f, err)) != SCIMSYNC_OK)
@@ -769,8 +766,8 @@ int lds_user_converge(scimsync_sink *s, const struct view *v, scimsync_err *err)
 		    SCIMSYNC_OK)
 			goto out;
 		if (f.e == NULL) {
-			rc = lds_fail(err, SCIMSYNC_ERETRY,
-				      "%s: exists, then does not", target);
+			rc = su_fail(err, SCIMSYNC_ERETRY,
+				     "%s: exists, then does not", target);
 			goto out;
 		}
 		ids = lds_found_values(s, &f, s->id_attr);
@@ -779,11 +776,11 @@ int lds_user_converge(scimsync_sink *s, const struct view *v, scimsync_err *err)
 			    !lds_bv_is_nocase(ids[i], v->marker))
 				break;
 		if (ids != NULL && ids[i] != NULL)
-			rc = lds_fail(err, SCIMSYNC_EFAIL,
-				      "%s already exists for another SCIM user "
-				      "(%s: %.*s), not %s",
-				      target, s->id_attr, (int)ids[i]->bv_len,
-				      ids[i]->bv_val, v->id);
+			rc = su_fail(err, SCIMSYNC_EFAIL,
+				     "%s already exists for another SCIM user "
+				     "(%s: %.*s), not %s",
+				     target, s->id_attr, (int)ids[i]->bv_len,
+				     ids[i]->bv_val, v->id);
 		ldap_value_free_len(ids);
 		if (rc != SCIMSYNC_OK)
 			goto out;
@@ -801,7 +798,7 @@ int lds_user_converge(scimsync_sink *s, const struct view *v, scimsync_err *err)
 	if ((rc = finish_moves(s, &f, err)) != SCIMSYNC_OK)
 		goto out;
 	if ((cur = strdup(f.dn)) == NULL) {
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		goto out;
 	}
 	if (!lds_dn_is(s, cur, want.rdn, parent, v->marker)) {
@@ -815,7 +812,7 @@ int lds_user_converge(scimsync_sink *s, const struct view *v, scimsync_err *err)
 	}
 	user_mods(s, v, &f, &ml);
 	if (ml.oom) {
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		goto out;
 	}
 	if (ml.n > 0) {
@@ -875,7 +872,7 @@ int lds_user_delete(scimsync_sink *s, const struct view *v, scimsync_err *err)
 		rc = move_entry(s, v, f.dn, have.rdn, s->delete_to, true,
 				&moved, err);
 out:
-	lds_free_strv(groups);
+	su_free_strv(groups);
 	lds_dn_parts_free(&have);
 	lds_found_free(&f);
 	free(moved);
@@ -898,8 +895,8 @@ int lds_role_event(scimsync_sink *s, const struct view *v, bool grant,
 	if (s->roles_base == NULL)
 		return SCIMSYNC_OK; /* roles are not mirrored */
 	if (v->ev->role == NULL)
-		return lds_fail(err, SCIMSYNC_EFAIL, "%s event without a role",
-				v->ev->type);
+		return su_fail(err, SCIMSYNC_EFAIL, "%s event without a role",
+			       v->ev->type);
 	if ((rc = lds_find_user(s, v, attrs, &f, err)) != SCIMSYNC_OK)
 		return rc;
 	if ((rc = finish_moves(s, &f, err)) != SCIMSYNC_OK) {
@@ -909,12 +906,12 @@ int lds_role_event(scimsync_sink *s, const struct view *v, bool grant,
 	member = f.e != NULL ? f.dn : v->dn;
 	if (member == NULL) {
 		lds_found_free(&f);
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"mapping rendered no dn for user %s", v->id);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "mapping rendered no dn for user %s", v->id);
 	}
 	if ((memo = lds_cat(MEMO_PREFIX, v->ev->role, NULL)) == NULL ||
 	    (gdn = group_dn(s, v->ev->role)) == NULL) {
-		rc = lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		goto out;
 	}
 	ids = lds_found_values(s, &f, s->id_attr);

@@ -63,31 +63,6 @@
 
 static void ldap_sink_close(scimsync_sink *s);
 
-static int set_str(char **out, const char *key, const char *v,
-		   scimsync_err *err)
-{
-	if (v == NULL || *v == '\0')
-		return lds_fail(err, SCIMSYNC_EFAIL, "option '%s': empty", key);
-	free(*out);
-	if ((*out = strdup(v)) == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
-	return SCIMSYNC_OK;
-}
-
-static int set_bool(bool *out, const char *key, const char *v,
-		    scimsync_err *err)
-{
-	if (v != NULL && strcmp(v, "true") == 0)
-		*out = true;
-	else if (v != NULL && strcmp(v, "false") == 0)
-		*out = false;
-	else
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option '%s': expected true or false, got '%s'",
-				key, v != NULL ? v : "");
-	return SCIMSYNC_OK;
-}
-
 /* A DN option, checked. */
 static int set_dn(char **out, const char *key, const char *v, scimsync_err *err)
 {
@@ -97,12 +72,12 @@ static int set_dn(char **out, const char *key, const char *v, scimsync_err *err)
 	    ldap_str2dn(v, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
 	    ldn == NULL) {
 		ldap_dnfree(ldn);
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option '%s': not a DN: '%s'", key,
-				v != NULL ? v : "");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option '%s': not a DN: '%s'", key,
+			       v != NULL ? v : "");
 	}
 	ldap_dnfree(ldn);
-	return set_str(out, key, v, err);
+	return su_opt_str(out, key, v, false, err);
 }
 
 /* An attribute description: a name (letter, then letters, digits,
@@ -117,10 +92,10 @@ static int set_attr(char **out, const char *key, const char *v,
 		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.';
 	if (!ok)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option '%s': not an attribute name: '%s'", key,
-				v != NULL ? v : "");
-	return set_str(out, key, v, err);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option '%s': not an attribute name: '%s'", key,
+			       v != NULL ? v : "");
+	return su_opt_str(out, key, v, false, err);
 }
 
 /* "delete" or "move:<dn>" / "attribute", "remove_roles" or "move:<dn>". */
@@ -135,12 +110,11 @@ static int set_mode(const char *key, const char *v, const char *a,
 		*mode = 2;
 		return set_dn(to, key, v + 5, err);
 	} else {
-		return lds_fail(
-			err, SCIMSYNC_EFAIL,
-			"option '%s': expected %s%s%s or move:<dn>, got "
-			"'%s'",
-			key, a, b != NULL ? ", " : "", b != NULL ? b : "",
-			v != NULL ? v : "");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option '%s': expected %s%s%s or move:<dn>, got "
+			       "'%s'",
+			       key, a, b != NULL ? ", " : "",
+			       b != NULL ? b : "", v != NULL ? v : "");
 	}
 	free(*to);
 	*to = NULL;
@@ -153,17 +127,17 @@ static int set_managed(scimsync_sink *s, const char *v, scimsync_err *err)
 	size_t n = 0;
 	int rc = SCIMSYNC_OK;
 
-	lds_free_strv(s->managed);
+	su_free_strv(s->managed);
 	s->managed = NULL;
 	if (v == NULL || *v == '\0')
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'managed_attrs': empty");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'managed_attrs': empty");
 	copy = strdup(v);
 	/* At most one name per two characters ("a,b"), and the NULL. */
 	s->managed = calloc(strlen(v) / 2 + 2, sizeof(char *));
 	if (copy == NULL || s->managed == NULL) {
 		free(copy);
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	for (tok = strtok_r(copy, ", ", &save);
 	     tok != NULL && rc == SCIMSYNC_OK;
@@ -177,19 +151,13 @@ static int set_managed(scimsync_sink *s, const char *v, scimsync_err *err)
 
 static int set_timeout(scimsync_sink *s, const char *v, scimsync_err *err)
 {
-	char *end = NULL;
 	long n;
+	int rc = su_opt_long(&n, "timeout_ms", v, 1, 600000, "milliseconds",
+			     err);
 
-	errno = 0;
-	n = v != NULL ? strtol(v, &end, 10) : 0;
-	if (v == NULL || end == v || *end != '\0' || errno != 0 || n < 1 ||
-	    n > 600000)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'timeout_ms': expected 1 to 600000 "
-				"(milliseconds), got '%s'",
-				v != NULL ? v : "");
-	s->timeout_ms = (int)n;
-	return SCIMSYNC_OK;
+	if (rc == SCIMSYNC_OK)
+		s->timeout_ms = (int)n;
+	return rc;
 }
 
 static int set_option(scimsync_sink *s, const char *k, const char *v,
@@ -198,19 +166,19 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 	int mode = 0, rc;
 
 	if (strcmp(k, "url") == 0)
-		return set_str(&s->url, k, v, err);
+		return su_opt_str(&s->url, k, v, false, err);
 	if (strcmp(k, "bind_dn") == 0)
 		return set_dn(&s->bind_dn, k, v, err);
 	if (strcmp(k, "bind_password_file") == 0)
-		return set_str(&s->pw_file, k, v, err);
+		return su_opt_str(&s->pw_file, k, v, false, err);
 	if (strcmp(k, "bind_password_env") == 0)
-		return set_str(&s->pw_env, k, v, err);
+		return su_opt_str(&s->pw_env, k, v, false, err);
 	if (strcmp(k, "start_tls") == 0)
-		return set_bool(&s->start_tls, k, v, err);
+		return su_opt_bool(&s->start_tls, k, v, err);
 	if (strcmp(k, "tls_ca_file") == 0)
-		return set_str(&s->tls_ca_file, k, v, err);
+		return su_opt_str(&s->tls_ca_file, k, v, false, err);
 	if (strcmp(k, "tls_verify") == 0)
-		return set_bool(&s->tls_verify, k, v, err);
+		return su_opt_bool(&s->tls_verify, k, v, err);
 	if (strcmp(k, "timeout_ms") == 0)
 		return set_timeout(s, v, err);
 	if (strcmp(k, "base") == 0)
@@ -225,7 +193,7 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 		else if (v != NULL && strcasecmp(v, "groupOfUniqueNames") == 0)
 			s->unique = true;
 		else
-			return lds_fail(
+			return su_fail(
 				err, SCIMSYNC_EFAIL,
 				"option 'role_class': expected "
 				"groupOfNames or groupOfUniqueNames, got "
@@ -247,16 +215,16 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 	if (strcmp(k, "deactivate_attr") == 0)
 		return set_attr(&s->deact_attr, k, v, err);
 	if (strcmp(k, "deactivate_value") == 0)
-		return set_str(&s->deact_value, k, v, err);
+		return su_opt_str(&s->deact_value, k, v, false, err);
 	if (strcmp(k, "managed_attrs") == 0)
 		return set_managed(s, v, err);
-	return lds_fail(err, SCIMSYNC_EFAIL,
-			"unknown option '%s' (known: url, bind_dn, "
-			"bind_password_file, bind_password_env, start_tls, "
-			"tls_ca_file, tls_verify, timeout_ms, base, id_attr, "
-			"roles_base, role_class, delete, deactivate, "
-			"deactivate_attr, deactivate_value, managed_attrs)",
-			k);
+	return su_fail(err, SCIMSYNC_EFAIL,
+		       "unknown option '%s' (known: url, bind_dn, "
+		       "bind_password_file, bind_password_env, start_tls, "
+		       "tls_ca_file, tls_verify, timeout_ms, base, id_attr, "
+		       "roles_base, role_class, delete, deactivate, "
+		       "deactivate_attr, deactivate_value, managed_attrs)",
+		       k);
 }
 
 /* The options together make sense. */
@@ -269,53 +237,53 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 	FILE *f;
 
 	if (s->url == NULL)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'url' is required (ldap://host:389 or "
-				"ldaps://host:636)");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'url' is required (ldap://host:389 or "
+			       "ldaps://host:636)");
 	if (ldap_url_parse(s->url, &lud) != LDAP_URL_SUCCESS || lud == NULL ||
 	    (strcasecmp(lud->lud_scheme, "ldap") != 0 &&
 	     strcasecmp(lud->lud_scheme, "ldaps") != 0 &&
 	     strcasecmp(lud->lud_scheme, "ldapi") != 0)) {
 		ldap_free_urldesc(lud);
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'url': not an ldap://, ldaps:// or "
-				"ldapi:// URL: '%s'",
-				s->url);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'url': not an ldap://, ldaps:// or "
+			       "ldapi:// URL: '%s'",
+			       s->url);
 	}
 	ldaps = strcasecmp(lud->lud_scheme, "ldaps") == 0;
 	ldap_free_urldesc(lud);
 	if (ldaps && s->start_tls)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'start_tls': an ldaps:// URL is TLS "
-				"already");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'start_tls': an ldaps:// URL is TLS "
+			       "already");
 	s->tls = ldaps || s->start_tls;
 	if (s->tls_ca_file != NULL) {
 		if (!s->tls)
-			return lds_fail(
+			return su_fail(
 				err, SCIMSYNC_EFAIL,
 				"option 'tls_ca_file': set start_tls: true "
 				"or use an ldaps:// URL");
 		if ((f = fopen(s->tls_ca_file, "re")) == NULL)
-			return lds_fail(
+			return su_fail(
 				err, SCIMSYNC_EFAIL,
 				"option 'tls_ca_file': cannot read %s: %s",
 				s->tls_ca_file, strerror(errno));
 		fclose(f);
 	}
 	if (s->pw_file != NULL && s->pw_env != NULL)
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"options 'bind_password_file' and "
-				"'bind_password_env': set one");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "options 'bind_password_file' and "
+			       "'bind_password_env': set one");
 	if (s->bind_dn == NULL && (s->pw_file != NULL || s->pw_env != NULL))
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"a bind password without option 'bind_dn'");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "a bind password without option 'bind_dn'");
 	if (s->bind_dn != NULL && s->pw_file == NULL && s->pw_env == NULL)
-		return lds_fail(
-			err, SCIMSYNC_EFAIL,
-			"option 'bind_dn' needs 'bind_password_file' or "
-			"'bind_password_env'");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'bind_dn' needs 'bind_password_file' or "
+			       "'bind_password_env'");
 	if (s->bind_dn != NULL) {
-		rc = lds_read_password(s, pw, sizeof(pw), err);
+		rc = su_read_secret(s->pw_env, "bind_password_env", s->pw_file,
+				    "bind_password_file", pw, sizeof(pw), err);
 		explicit_bzero(pw, sizeof(pw));
 		if (rc != SCIMSYNC_OK)
 			return rc;
@@ -324,39 +292,39 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 	 * leave them there): inactive ones must live elsewhere. */
 	if (s->delete_to != NULL && s->deact_to != NULL &&
 	    lds_dn_equal(s->delete_to, s->deact_to))
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"options 'delete' and 'deactivate' move to "
-				"the same DN %s: deleted and inactive users "
-				"must be told apart",
-				s->delete_to);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "options 'delete' and 'deactivate' move to "
+			       "the same DN %s: deleted and inactive users "
+			       "must be told apart",
+			       s->delete_to);
 	/* Entries are looked for under base: moved ones too. */
 	if (s->base != NULL && s->delete_to != NULL &&
 	    !lds_dn_under(s->delete_to, s->base))
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'delete': %s is not under option "
-				"'base' (%s), where entries are looked for",
-				s->delete_to, s->base);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'delete': %s is not under option "
+			       "'base' (%s), where entries are looked for",
+			       s->delete_to, s->base);
 	if (s->base != NULL && s->deact_to != NULL &&
 	    !lds_dn_under(s->deact_to, s->base))
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"option 'deactivate': %s is not under option "
-				"'base' (%s), where entries are looked for",
-				s->deact_to, s->base);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'deactivate': %s is not under option "
+			       "'base' (%s), where entries are looked for",
+			       s->deact_to, s->base);
 	if (s->deactivate == DEACT_REMOVE_ROLES && s->roles_base == NULL)
-		return lds_fail(
-			err, SCIMSYNC_EFAIL,
-			"option 'deactivate': remove_roles needs option "
-			"'roles_base'");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'deactivate': remove_roles needs option "
+			       "'roles_base'");
 	if (s->id_attr == NULL &&
-	    set_str(&s->id_attr, "id_attr", "description", err) != SCIMSYNC_OK)
+	    su_opt_str(&s->id_attr, "id_attr", "description", false, err) !=
+		    SCIMSYNC_OK)
 		return SCIMSYNC_ERETRY;
 	if (s->deact_attr == NULL &&
-	    set_str(&s->deact_attr, "deactivate_attr", "pwdAccountLockedTime",
-		    err) != SCIMSYNC_OK)
+	    su_opt_str(&s->deact_attr, "deactivate_attr",
+		       "pwdAccountLockedTime", false, err) != SCIMSYNC_OK)
 		return SCIMSYNC_ERETRY;
 	if (s->deact_value == NULL &&
-	    set_str(&s->deact_value, "deactivate_value", "000001010000Z",
-		    err) != SCIMSYNC_OK)
+	    su_opt_str(&s->deact_value, "deactivate_value", "000001010000Z",
+		       false, err) != SCIMSYNC_OK)
 		return SCIMSYNC_ERETRY;
 	return SCIMSYNC_OK;
 }
@@ -372,7 +340,7 @@ static int ldap_sink_open(scimsync_sink **out, const scimsync_host *host,
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	s->host = host;
 	s->tls_verify = true;
 	s->timeout_ms = 5000;
@@ -421,8 +389,8 @@ static void ldap_sink_close(scimsync_sink *s)
 	free(s->deact_to);
 	free(s->deact_attr);
 	free(s->deact_value);
-	lds_free_strv(s->managed);
-	lds_free_strv(s->contexts);
+	su_free_strv(s->managed);
+	su_free_strv(s->contexts);
 	free(s);
 }
 
@@ -441,8 +409,8 @@ static int ldap_sink_apply(scimsync_sink *s, const scimsync_event *ev,
 	int rc;
 
 	if (!event_ok(ev))
-		return lds_fail(err, SCIMSYNC_EFAIL,
-				"event smaller than a 1.0 event");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "event smaller than a 1.0 event");
 	if (ev->type == NULL || strncmp(ev->type, "group.", 6) == 0)
 		return SCIMSYNC_OK; /* SCIM groups are not mirrored */
 	if (strncmp(ev->type, "user.", 5) != 0 &&
@@ -560,8 +528,8 @@ static int ldap_sink_health(scimsync_sink *s, scimsync_err *err)
 		err->code = SCIMSYNC_ERETRY;
 		return SCIMSYNC_ERETRY;
 	}
-	return lds_fail(err, SCIMSYNC_OK, "connected to %s as %s", s->url,
-			s->bind_dn != NULL ? s->bind_dn : "anonymous");
+	return su_fail(err, SCIMSYNC_OK, "connected to %s as %s", s->url,
+		       s->bind_dn != NULL ? s->bind_dn : "anonymous");
 }
 
 static const scimsync_sink_plugin ldap_sink = {

@@ -18,6 +18,8 @@
 
 #include <scimsync/sink.h>
 
+#include "sink_util.h"
+
 #define SINK_NAME "ldap"
 #define SINK_VERSION "0.1"
 
@@ -147,18 +149,13 @@ void lds_modlist_add(struct modlist *ml, int op, const char *type,
 		     const char *const *vals, size_t n);
 void lds_modlist_add1(struct modlist *ml, int op, const char *type,
 		      const char *val);
-void lds_free_strv(char **v);
 
 /* conn.c: the int results are SCIMSYNC_OK or another SCIMSYNC_ code,
  * with err filled. */
-int lds_fail(scimsync_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 int lds_fail_rc(scimsync_sink *s, int rc, scimsync_err *err, const char *fmt,
 		...) __attribute__((format(printf, 4, 5)));
 void lds_conn_drop(scimsync_sink *s);
 int lds_conn_open(scimsync_sink *s, scimsync_err *err);
-int lds_read_password(scimsync_sink *s, char *buf, size_t cap,
-		      scimsync_err *err);
 void lds_found_free(struct found *f);
 struct berval **lds_found_values(scimsync_sink *s, const struct found *f,
 				 const char *attr);

@@ -187,8 +187,8 @@ int lds_dn_split(const char *dn, struct dn_parts *out, scimsync_err *err)
 	rc = ldap_str2dn(dn, &ldn, LDAP_DN_FORMAT_LDAPV3);
 	if (rc != LDAP_SUCCESS || ldn == NULL || ldn[0] == NULL) {
 		ldap_dnfree(ldn);
-		return lds_fail(err, SCIMSYNC_EFAIL, "not a valid DN: '%.150s'",
-				dn);
+		return su_fail(err, SCIMSYNC_EFAIL, "not a valid DN: '%.150s'",
+			       dn);
 	}
 	rc = ldap_rdn2str(ldn[0], &r, LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY);
 	if (rc == LDAP_SUCCESS && ldn[1] != NULL)
@@ -202,11 +202,11 @@ int lds_dn_split(const char *dn, struct dn_parts *out, scimsync_err *err)
 	ldap_memfree(r);
 	ldap_memfree(p);
 	if (rc != LDAP_SUCCESS)
-		return lds_fail(err, SCIMSYNC_EFAIL, "not a valid DN: '%.150s'",
-				dn);
+		return su_fail(err, SCIMSYNC_EFAIL, "not a valid DN: '%.150s'",
+			       dn);
 	if (out->rdn == NULL || out->parent == NULL) {
 		lds_dn_parts_free(out);
-		return lds_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	return SCIMSYNC_OK;
 }
@@ -428,12 +428,3 @@ void lds_modlist_add1(struct modlist *ml, int op, const char *type,
 }
 
 /* ---- string vectors ---- */
-
-void lds_free_strv(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}

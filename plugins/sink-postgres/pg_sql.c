@@ -26,26 +26,6 @@
 
 /* ---- small things ---- */
 
-int pgs_fail(scimsync_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		err->code = code;
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-void pgs_free_strv(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -122,49 +102,16 @@ static int sock_wait(PGconn *pg, bool rd, bool wr, int64_t deadline)
 
 /* ---- the password ---- */
 
-/* The password into buf (NUL-terminated; the caller wipes it). */
+/* The password into buf (the caller wipes it); "" with neither option:
+ * libpq then finds one (~/.pgpass, PGPASSWORD) or needs none. */
 int pgs_read_password(const scimsync_sink *s, char *buf, size_t cap,
 		      scimsync_err *err)
 {
-	size_t n = 0;
-
 	buf[0] = '\0';
-	if (s->pw_env != NULL) {
-		const char *v = getenv(s->pw_env);
-
-		if (v == NULL)
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"option 'password_env': %s is not set",
-					s->pw_env);
-		n = strlen(v);
-		if (n >= cap)
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"option 'password_env': longer than "
-					"%zu bytes",
-					cap - 1);
-		memcpy(buf, v, n + 1);
-	} else if (s->pw_file != NULL) {
-		FILE *f = fopen(s->pw_file, "re");
-
-		if (f == NULL)
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"option 'password_file': cannot read "
-					"%s: %s",
-					s->pw_file, strerror(errno));
-		n = fread(buf, 1, cap, f);
-		fclose(f);
-		if (n >= cap)
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"option 'password_file': %s is longer "
-					"than %zu bytes",
-					s->pw_file, cap - 1);
-		buf[n] = '\0';
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-			buf[--n] = '\0';
-	}
-	if (n == 0 && (s->pw_env != NULL || s->pw_file != NULL))
-		return pgs_fail(err, SCIMSYNC_EFAIL, "the password is empty");
-	return SCIMSYNC_OK;
+	if (s->pw_env == NULL && s->pw_file == NULL)
+		return SCIMSYNC_OK;
+	return su_read_secret(s->pw_env, "password_env", s->pw_file,
+			      "password_file", buf, cap, err);
 }
 
 /* ---- prepared statements ---- */
@@ -282,17 +229,17 @@ static int conn_poll(scimsync_sink *s, scimsync_err *err)
 		r = sock_wait(s->pg, st == PGRES_POLLING_READING,
 			      st == PGRES_POLLING_WRITING, deadline);
 		if (r == 0)
-			return pgs_fail(err, SCIMSYNC_ERETRY,
-					"connect to %s: no answer within %d ms",
-					where(s, w, sizeof(w)),
-					s->connect_timeout_ms);
+			return su_fail(err, SCIMSYNC_ERETRY,
+				       "connect to %s: no answer within %d ms",
+				       where(s, w, sizeof(w)),
+				       s->connect_timeout_ms);
 		if (r < 0)
 			break;
 		st = PQconnectPoll(s->pg);
 	}
 	flatten(msg, sizeof(msg), PQerrorMessage(s->pg));
-	return pgs_fail(err, SCIMSYNC_ERETRY, "connect to %s: %s",
-			where(s, w, sizeof(w)), msg[0] ? msg : "failed");
+	return su_fail(err, SCIMSYNC_ERETRY, "connect to %s: %s",
+		       where(s, w, sizeof(w)), msg[0] ? msg : "failed");
 }
 
 /* Connect, unless connected. Every failure is a retry: a server that is
@@ -330,22 +277,22 @@ int pgs_conn_open(scimsync_sink *s, scimsync_err *err)
 	s->pg = PQconnectStartParams(kw, val, 1);
 	explicit_bzero(pw, sizeof(pw));
 	if (s->pg == NULL) {
-		pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		return conn_retry(s, err);
 	}
 	if (PQstatus(s->pg) == CONNECTION_BAD) {
 		char msg[256];
 
 		flatten(msg, sizeof(msg), PQerrorMessage(s->pg));
-		pgs_fail(err, SCIMSYNC_ERETRY, "connect to %s: %s",
-			 where(s, w, sizeof(w)), msg[0] ? msg : "failed");
+		su_fail(err, SCIMSYNC_ERETRY, "connect to %s: %s",
+			where(s, w, sizeof(w)), msg[0] ? msg : "failed");
 		return conn_retry(s, err);
 	}
 	if (conn_poll(s, err) != SCIMSYNC_OK)
 		return conn_retry(s, err);
 	if (PQsetnonblocking(s->pg, 1) != 0) {
-		pgs_fail(err, SCIMSYNC_ERETRY, "%s: cannot go non-blocking",
-			 where(s, w, sizeof(w)));
+		su_fail(err, SCIMSYNC_ERETRY, "%s: cannot go non-blocking",
+			where(s, w, sizeof(w)));
 		return conn_retry(s, err);
 	}
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
@@ -374,18 +321,18 @@ static int flush_out(scimsync_sink *s, scimsync_err *err)
 		 * would never read the rest. */
 		r = sock_wait(s->pg, true, true, deadline);
 		if (r == 0)
-			return pgs_fail(err, SCIMSYNC_ERETRY,
-					"%s takes no data for %d ms",
-					where(s, w, sizeof(w)),
-					io_timeout_ms(s));
+			return su_fail(err, SCIMSYNC_ERETRY,
+				       "%s takes no data for %d ms",
+				       where(s, w, sizeof(w)),
+				       io_timeout_ms(s));
 		if (r < 0 || !PQconsumeInput(s->pg))
 			break;
 	}
 	if (r == 0)
 		return SCIMSYNC_OK;
 	flatten(msg, sizeof(msg), PQerrorMessage(s->pg));
-	return pgs_fail(err, SCIMSYNC_ERETRY, "send to %s: %s",
-			where(s, w, sizeof(w)), msg);
+	return su_fail(err, SCIMSYNC_ERETRY, "send to %s: %s",
+		       where(s, w, sizeof(w)), msg);
 }
 
 /* The next result into *res (NULL: the end of a command's results).
@@ -401,16 +348,16 @@ static int next_result(scimsync_sink *s, PGresult **res, scimsync_err *err)
 	while (PQisBusy(s->pg)) {
 		r = sock_wait(s->pg, true, false, deadline);
 		if (r == 0)
-			return pgs_fail(err, SCIMSYNC_ERETRY,
-					"no answer from %s within %d ms",
-					where(s, w, sizeof(w)),
-					io_timeout_ms(s));
+			return su_fail(err, SCIMSYNC_ERETRY,
+				       "no answer from %s within %d ms",
+				       where(s, w, sizeof(w)),
+				       io_timeout_ms(s));
 		/* Not PQgetResult after this: it would block. */
 		if (r < 0 || !PQconsumeInput(s->pg)) {
 			flatten(msg, sizeof(msg), PQerrorMessage(s->pg));
-			return pgs_fail(err, SCIMSYNC_ERETRY, "%s: %s",
-					where(s, w, sizeof(w)),
-					msg[0] ? msg : "connection broken");
+			return su_fail(err, SCIMSYNC_ERETRY, "%s: %s",
+				       where(s, w, sizeof(w)),
+				       msg[0] ? msg : "connection broken");
 		}
 	}
 	*res = PQgetResult(s->pg);
@@ -451,13 +398,13 @@ static int result_error(scimsync_sink *s, const PGresult *res, bool *lost,
 
 		flatten(m, sizeof(m),
 			e != NULL && *e ? e : PQerrorMessage(s->pg));
-		return pgs_fail(err, code, "%s: %s", where(s, w, sizeof(w)),
-				m[0] ? m : PQresStatus(PQresultStatus(res)));
+		return su_fail(err, code, "%s: %s", where(s, w, sizeof(w)),
+			       m[0] ? m : PQresStatus(PQresultStatus(res)));
 	}
 	flatten(m, sizeof(m), prim);
 	flatten(d, sizeof(d), det);
-	return pgs_fail(err, code, "%s: %s%s%s%s", st, m, d[0] ? " (" : "", d,
-			d[0] ? ")" : "");
+	return su_fail(err, code, "%s: %s%s%s%s", st, m, d[0] ? " (" : "", d,
+		       d[0] ? ")" : "");
 }
 
 int pgs_exec_simple(scimsync_sink *s, const char *sql, scimsync_err *err)
@@ -470,8 +417,8 @@ int pgs_exec_simple(scimsync_sink *s, const char *sql, scimsync_err *err)
 		char msg[256], w[300];
 
 		flatten(msg, sizeof(msg), PQerrorMessage(s->pg));
-		pgs_fail(err, SCIMSYNC_ERETRY, "%s: %s", where(s, w, sizeof(w)),
-			 msg);
+		su_fail(err, SCIMSYNC_ERETRY, "%s: %s", where(s, w, sizeof(w)),
+			msg);
 		conn_lost(s, msg);
 		return SCIMSYNC_ERETRY;
 	}
@@ -860,8 +807,8 @@ static void send_failed(struct run *r, size_t at)
 	char msg[256], w[300];
 
 	flatten(msg, sizeof(msg), PQerrorMessage(r->s->pg));
-	pgs_fail(&e, SCIMSYNC_ERETRY, "send to %s: %s",
-		 where(r->s, w, sizeof(w)), msg[0] ? msg : "failed");
+	su_fail(&e, SCIMSYNC_ERETRY, "send to %s: %s",
+		where(r->s, w, sizeof(w)), msg[0] ? msg : "failed");
 	r->lost = true;
 	run_error(r, at, SCIMSYNC_ERETRY, &e);
 }
@@ -896,7 +843,7 @@ static void send_cmd(struct run *r, enum item_kind kind, const char *sql)
 	if (!queue(r, kind, 0, NULL)) {
 		scimsync_err e;
 
-		pgs_fail(&e, SCIMSYNC_ERETRY, "out of memory");
+		su_fail(&e, SCIMSYNC_ERETRY, "out of memory");
 		r->lost = true; /* results we cannot track: start over */
 		run_error(r, at, SCIMSYNC_ERETRY, &e);
 		return;
@@ -964,7 +911,7 @@ static void send_plan(struct run *r, size_t i)
 	settle(r);
 	return;
 oom:
-	pgs_fail(&e, SCIMSYNC_ERETRY, "out of memory");
+	su_fail(&e, SCIMSYNC_ERETRY, "out of memory");
 	r->lost = true;
 	run_error(r, i, SCIMSYNC_ERETRY, &e);
 }

@@ -63,47 +63,15 @@
 
 static void pg_sink_close(scimsync_sink *s);
 
-static int set_str(char **out, const char *key, const char *v, bool empty_ok,
-		   scimsync_err *err)
-{
-	if (v == NULL || (*v == '\0' && !empty_ok))
-		return pgs_fail(err, SCIMSYNC_EFAIL, "option '%s': empty", key);
-	free(*out);
-	if ((*out = strdup(v)) == NULL)
-		return pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
-	return SCIMSYNC_OK;
-}
-
-static int set_bool(bool *out, const char *key, const char *v,
-		    scimsync_err *err)
-{
-	if (v != NULL && strcmp(v, "true") == 0)
-		*out = true;
-	else if (v != NULL && strcmp(v, "false") == 0)
-		*out = false;
-	else
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option '%s': expected true or false, got '%s'",
-				key, v != NULL ? v : "");
-	return SCIMSYNC_OK;
-}
-
 static int set_ms(int *out, const char *key, const char *v, long min, long max,
 		  scimsync_err *err)
 {
-	char *end = NULL;
 	long n;
+	int rc = su_opt_long(&n, key, v, min, max, "milliseconds", err);
 
-	errno = 0;
-	n = v != NULL ? strtol(v, &end, 10) : 0;
-	if (v == NULL || end == v || *end != '\0' || errno != 0 || n < min ||
-	    n > max)
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option '%s': expected %ld to %ld "
-				"(milliseconds), got '%s'",
-				key, min, max, v != NULL ? v : "");
-	*out = (int)n;
-	return SCIMSYNC_OK;
+	if (rc == SCIMSYNC_OK)
+		*out = (int)n;
+	return rc;
 }
 
 /* A table name: one to three non-empty parts joined by '.' ("" when
@@ -121,11 +89,11 @@ static int set_table(char **out, const char *key, const char *v, bool empty_ok,
 		}
 	}
 	if (!ok || dots > 2)
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option '%s': not a table name "
-				"([schema.]table): '%s'",
-				key, v != NULL ? v : "");
-	return set_str(out, key, v, empty_ok, err);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option '%s': not a table name "
+			       "([schema.]table): '%s'",
+			       key, v != NULL ? v : "");
+	return su_opt_str(out, key, v, empty_ok, err);
 }
 
 /* "a, b,c" into a NULL-ended list (NULL when empty and empty_ok). */
@@ -135,31 +103,31 @@ static int set_list(char ***out, const char *key, const char *v, size_t max,
 	char *copy, *tok, *save = NULL;
 	size_t n = 0;
 
-	pgs_free_strv(*out);
+	su_free_strv(*out);
 	*out = NULL;
 	if (v == NULL || strspn(v, ", ") == strlen(v)) {
 		if (empty_ok)
 			return SCIMSYNC_OK;
-		return pgs_fail(err, SCIMSYNC_EFAIL, "option '%s': empty", key);
+		return su_fail(err, SCIMSYNC_EFAIL, "option '%s': empty", key);
 	}
 	copy = strdup(v);
 	/* At most one name per two characters ("a,b"), and the NULL. */
 	*out = calloc(strlen(v) / 2 + 2, sizeof(char *));
 	if (copy == NULL || *out == NULL) {
 		free(copy);
-		return pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
 	     tok = strtok_r(NULL, ", ", &save)) {
 		if (n == max) {
 			free(copy);
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"option '%s': more than %zu columns",
-					key, max);
+			return su_fail(err, SCIMSYNC_EFAIL,
+				       "option '%s': more than %zu columns",
+				       key, max);
 		}
 		if (((*out)[n++] = strdup(tok)) == NULL) {
 			free(copy);
-			return pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
+			return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 		}
 	}
 	free(copy);
@@ -178,17 +146,17 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 		      scimsync_err *err)
 {
 	if (strcmp(k, "conninfo") == 0)
-		return set_str(&s->conninfo, k, v, false, err);
+		return su_opt_str(&s->conninfo, k, v, false, err);
 	if (strcmp(k, "password_file") == 0)
-		return set_str(&s->pw_file, k, v, false, err);
+		return su_opt_str(&s->pw_file, k, v, false, err);
 	if (strcmp(k, "password_env") == 0)
-		return set_str(&s->pw_env, k, v, false, err);
+		return su_opt_str(&s->pw_env, k, v, false, err);
 	if (strcmp(k, "connect_timeout_ms") == 0)
 		return set_ms(&s->connect_timeout_ms, k, v, 1, 600000, err);
 	if (strcmp(k, "statement_timeout_ms") == 0)
 		return set_ms(&s->statement_timeout_ms, k, v, 0, 86400000, err);
 	if (strcmp(k, "pipeline") == 0)
-		return set_bool(&s->pipeline, k, v, err);
+		return su_opt_bool(&s->pipeline, k, v, err);
 	if (strcmp(k, "users_table") == 0)
 		return set_table(&s->users_table, k, v, false, err);
 	if (strcmp(k, "groups_table") == 0)
@@ -200,7 +168,7 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 	if (strcmp(k, "group_key") == 0)
 		return set_list(&s->group_key, k, v, KEY_MAX, false, err);
 	if (strcmp(k, "version_column") == 0)
-		return set_str(&s->version_column, k, v, true, err);
+		return su_opt_str(&s->version_column, k, v, true, err);
 	if (strcmp(k, "managed_columns") == 0)
 		return set_list(&s->managed, k, v, 1000, true, err);
 	if (strcmp(k, "delete") == 0) {
@@ -209,24 +177,24 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 		else if (v != NULL && strcmp(v, "mark") == 0)
 			s->del = DEL_MARK;
 		else
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"option 'delete': expected delete or "
-					"mark, got '%s'",
-					v != NULL ? v : "");
+			return su_fail(err, SCIMSYNC_EFAIL,
+				       "option 'delete': expected delete or "
+				       "mark, got '%s'",
+				       v != NULL ? v : "");
 		return SCIMSYNC_OK;
 	}
 	if (strcmp(k, "deleted_column") == 0)
-		return set_str(&s->deleted_column, k, v, false, err);
+		return su_opt_str(&s->deleted_column, k, v, false, err);
 	if (strcmp(k, "role_column") == 0)
-		return set_str(&s->role_column, k, v, false, err);
-	return pgs_fail(err, SCIMSYNC_EFAIL,
-			"unknown option '%s' (known: conninfo, password_file, "
-			"password_env, connect_timeout_ms, "
-			"statement_timeout_ms, pipeline, users_table, "
-			"groups_table, roles_table, key, group_key, "
-			"version_column, managed_columns, delete, "
-			"deleted_column, role_column)",
-			k);
+		return su_opt_str(&s->role_column, k, v, false, err);
+	return su_fail(err, SCIMSYNC_EFAIL,
+		       "unknown option '%s' (known: conninfo, password_file, "
+		       "password_env, connect_timeout_ms, "
+		       "statement_timeout_ms, pipeline, users_table, "
+		       "groups_table, roles_table, key, group_key, "
+		       "version_column, managed_columns, delete, "
+		       "deleted_column, role_column)",
+		       k);
 }
 
 /* Defaults for what the options left unset. */
@@ -235,28 +203,28 @@ static int set_defaults(scimsync_sink *s, scimsync_err *err)
 	int rc = SCIMSYNC_OK;
 
 	if (s->users_table == NULL)
-		rc = set_str(&s->users_table, "users_table", "scim_users",
-			     false, err);
+		rc = su_opt_str(&s->users_table, "users_table", "scim_users",
+				false, err);
 	if (rc == SCIMSYNC_OK && s->groups_table == NULL)
-		rc = set_str(&s->groups_table, "groups_table", "scim_groups",
-			     false, err);
+		rc = su_opt_str(&s->groups_table, "groups_table", "scim_groups",
+				false, err);
 	if (rc == SCIMSYNC_OK && s->roles_table == NULL)
-		rc = set_str(&s->roles_table, "roles_table", "scim_user_roles",
-			     false, err);
+		rc = su_opt_str(&s->roles_table, "roles_table",
+				"scim_user_roles", false, err);
 	if (rc == SCIMSYNC_OK && s->key == NULL)
 		rc = set_list(&s->key, "key", "scim_id", KEY_MAX, false, err);
 	if (rc == SCIMSYNC_OK && s->group_key == NULL)
 		rc = set_list(&s->group_key, "group_key", "scim_id", KEY_MAX,
 			      false, err);
 	if (rc == SCIMSYNC_OK && s->version_column == NULL)
-		rc = set_str(&s->version_column, "version_column",
-			     "scim_version", false, err);
+		rc = su_opt_str(&s->version_column, "version_column",
+				"scim_version", false, err);
 	if (rc == SCIMSYNC_OK && s->deleted_column == NULL)
-		rc = set_str(&s->deleted_column, "deleted_column", "deleted_at",
-			     false, err);
+		rc = su_opt_str(&s->deleted_column, "deleted_column",
+				"deleted_at", false, err);
 	if (rc == SCIMSYNC_OK && s->role_column == NULL)
-		rc = set_str(&s->role_column, "role_column", "role", false,
-			     err);
+		rc = su_opt_str(&s->role_column, "role_column", "role", false,
+				err);
 	if (rc == SCIMSYNC_OK && s->version_column[0] == '\0') {
 		free(s->version_column);
 		s->version_column = NULL; /* versions off */
@@ -273,16 +241,16 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 	int rc;
 
 	if (s->conninfo == NULL)
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option 'conninfo' is required (a libpq "
-				"connection string or postgresql:// URI)");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'conninfo' is required (a libpq "
+			       "connection string or postgresql:// URI)");
 	/* libpq's message would quote the string, password and all. */
 	if ((ci = PQconninfoParse(s->conninfo, &msg)) == NULL) {
 		PQfreemem(msg);
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option 'conninfo': not a libpq connection "
-				"string or URI (not shown: it may hold a "
-				"password)");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'conninfo': not a libpq connection "
+			       "string or URI (not shown: it may hold a "
+			       "password)");
 	}
 	for (PQconninfoOption *o = ci; o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
@@ -293,9 +261,9 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 		    "option 'conninfo' holds a password: prefer "
 		    "password_file or password_env");
 	if (s->pw_file != NULL && s->pw_env != NULL)
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"options 'password_file' and 'password_env': "
-				"set one");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "options 'password_file' and 'password_env': "
+			       "set one");
 	rc = pgs_read_password(s, pw, sizeof(pw), err);
 	explicit_bzero(pw, sizeof(pw));
 	if (rc != SCIMSYNC_OK)
@@ -304,21 +272,21 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 		return rc;
 	if (in_list(s->key, s->version_column) ||
 	    in_list(s->group_key, s->version_column))
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option 'version_column': %s is a key column",
-				s->version_column);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'version_column': %s is a key column",
+			       s->version_column);
 	if (in_list(s->key, s->role_column))
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option 'role_column': %s is a key column",
-				s->role_column);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'role_column': %s is a key column",
+			       s->role_column);
 	if (s->del == DEL_MARK &&
 	    (in_list(s->key, s->deleted_column) ||
 	     (s->version_column != NULL &&
 	      strcmp(s->version_column, s->deleted_column) == 0)))
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"option 'deleted_column': %s is a key or the "
-				"version column",
-				s->deleted_column);
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'deleted_column': %s is a key or the "
+			       "version column",
+			       s->deleted_column);
 	return SCIMSYNC_OK;
 }
 
@@ -350,7 +318,7 @@ static int plan_alloc(struct plan *p, size_t cols, size_t nulls,
 	p->nulls = calloc(nulls + 1, sizeof(*p->nulls));
 	if (p->cols == NULL || p->vals == NULL || p->nulls == NULL) {
 		plan_free(p);
-		return pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	}
 	return SCIMSYNC_OK;
 }
@@ -370,15 +338,15 @@ static int plan_key(struct plan *p, const scimsync_event *ev, char *const *key,
 		const char *v = attr_value(ev, key[i]);
 
 		if (v == NULL)
-			return pgs_fail(err, SCIMSYNC_EFAIL,
-					"key column '%s' has no value for %s "
-					"%s: the sink's mapping renders none "
-					"(see option '%s')",
-					key[i],
-					ev->resource_type ? ev->resource_type
-							  : "resource",
-					ev->resource_id ? ev->resource_id : "?",
-					opt);
+			return su_fail(err, SCIMSYNC_EFAIL,
+				       "key column '%s' has no value for %s "
+				       "%s: the sink's mapping renders none "
+				       "(see option '%s')",
+				       key[i],
+				       ev->resource_type ? ev->resource_type
+							 : "resource",
+				       ev->resource_id ? ev->resource_id : "?",
+				       opt);
 		plan_col(p, key[i], v);
 	}
 	p->n_key = p->n;
@@ -505,8 +473,8 @@ static int plan_role(scimsync_sink *s, const scimsync_event *ev, bool grant,
 	if (*p->table == '\0')
 		return SCIMSYNC_OK;
 	if (ev->role == NULL)
-		return pgs_fail(err, SCIMSYNC_EFAIL, "%s without a role",
-				ev->type);
+		return su_fail(err, SCIMSYNC_EFAIL, "%s without a role",
+			       ev->type);
 	if ((rc = plan_alloc(p, KEY_MAX + 1, 0, err)) != SCIMSYNC_OK ||
 	    (rc = plan_key(p, ev, s->key, "key", err)) != SCIMSYNC_OK)
 		return rc;
@@ -524,8 +492,8 @@ static int plan_event(scimsync_sink *s, const scimsync_event *ev,
 	memset(p, 0, sizeof(*p));
 	if (ev->struct_size < offsetof(scimsync_event, event_json_len) +
 				      sizeof(ev->event_json_len))
-		return pgs_fail(err, SCIMSYNC_EFAIL,
-				"event smaller than a 1.0 event");
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "event smaller than a 1.0 event");
 	if (t == NULL)
 		return SCIMSYNC_OK;
 	if (strcmp(t, "user.created") == 0)
@@ -618,7 +586,7 @@ static int pg_sink_open(scimsync_sink **out, const scimsync_host *host,
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	s->host = host;
 	s->connect_timeout_ms = 5000;
 	s->statement_timeout_ms = 10000;
@@ -666,10 +634,10 @@ static void pg_sink_close(scimsync_sink *s)
 	free(s->users_table);
 	free(s->groups_table);
 	free(s->roles_table);
-	pgs_free_strv(s->key);
-	pgs_free_strv(s->group_key);
+	su_free_strv(s->key);
+	su_free_strv(s->group_key);
 	free(s->version_column);
-	pgs_free_strv(s->managed);
+	su_free_strv(s->managed);
 	free(s->deleted_column);
 	free(s->role_column);
 	free(s);
@@ -688,7 +656,7 @@ static int pg_sink_apply_many(scimsync_sink *s,
 	if (n == 0)
 		return SCIMSYNC_OK;
 	if ((plans = calloc(n, sizeof(*plans))) == NULL)
-		return pgs_fail(err, SCIMSYNC_ERETRY, "out of memory");
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	for (k = 0; k < n; k++)
 		if ((prc = plan_event(s, evs[k], &plans[k], &perr)) !=
 		    SCIMSYNC_OK)
@@ -723,9 +691,9 @@ static int pg_sink_health(scimsync_sink *s, scimsync_err *err)
 		err->code = SCIMSYNC_ERETRY;
 		return SCIMSYNC_ERETRY;
 	}
-	return pgs_fail(err, SCIMSYNC_OK, "connected to %s:%s/%s as %s",
-			PQhost(s->pg), PQport(s->pg), PQdb(s->pg),
-			PQuser(s->pg));
+	return su_fail(err, SCIMSYNC_OK, "connected to %s:%s/%s as %s",
+		       PQhost(s->pg), PQport(s->pg), PQdb(s->pg),
+		       PQuser(s->pg));
 }
 
 static const scimsync_sink_plugin pg_sink = {

@@ -16,6 +16,8 @@
 
 #include <scimsync/sink.h>
 
+#include "sink_util.h"
+
 #define SINK_NAME "postgres"
 #define SINK_VERSION "0.1"
 
@@ -115,9 +117,6 @@ struct scimsync_sink {
 
 /* pg_sql.c: the int results are SCIMSYNC_OK or another SCIMSYNC_ code,
  * with err filled. */
-int pgs_fail(scimsync_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void pgs_free_strv(char **v);
 int pgs_read_password(const scimsync_sink *s, char *buf, size_t cap,
 		      scimsync_err *err);
 void pgs_conn_drop(scimsync_sink *s);

@@ -1,0 +1,43 @@
+/* sink_util.h - what the shipped sink plugins share: filling a
+ * scimsync_err, reading options, reading a secret from a file or the
+ * environment. Linked into each plugin (a libtool convenience library),
+ * never exported: a plugin still exports only its entry symbol. Not for
+ * out-of-tree plugins (contrib/sink-example needs none of it).
+ */
+#ifndef SCIMSYNC_SINK_UTIL_H
+#define SCIMSYNC_SINK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <scimsync/sink.h>
+
+/* err->code = code and a message; returns code. */
+int su_fail(scimsync_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Free a NULL-ended string vector and its strings. */
+void su_free_strv(char **v);
+
+/* Options. Each returns SCIMSYNC_OK, or SCIMSYNC_EFAIL with a message
+ * naming the option key (SCIMSYNC_ERETRY when out of memory). */
+
+/* A string (a copy replaces *out); "" is refused unless empty_ok. */
+int su_opt_str(char **out, const char *key, const char *v, bool empty_ok,
+	       scimsync_err *err);
+/* "true" or "false". */
+int su_opt_bool(bool *out, const char *key, const char *v, scimsync_err *err);
+/* A whole number in [min, max]; unit names it in the message. */
+int su_opt_long(long *out, const char *key, const char *v, long min, long max,
+		const char *unit, scimsync_err *err);
+
+/* A secret into buf (NUL-terminated, cap bytes at most, trailing line
+ * ends dropped): from the environment variable env when set, else from
+ * file (read each call, so a fixed file needs no restart). env_opt and
+ * file_opt name the options in messages; the secret itself is never in
+ * one. Empty is refused. The caller wipes buf after use. */
+int su_read_secret(const char *env, const char *env_opt, const char *file,
+		   const char *file_opt, char *buf, size_t cap,
+		   scimsync_err *err);
+
+#endif

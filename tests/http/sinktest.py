@@ -47,11 +47,10 @@ class SinkTestCase(unittest.TestCase):
             sys.stderr.write("\n%s\n" % cls.d.log_tail())
         wd = cls.d.workdir
         leaked = []
-        for n in sorted(os.listdir(wd)):
-            p = os.path.join(wd, n)
-            if not os.path.isfile(p) or n.endswith((".yaml", ".pw",
-                                                    ".secret", ".token")):
-                continue
+        for p in cls.d.files_to_scan():
+            if p.endswith((".yaml", ".pw", ".secret", ".token", ".bearer",
+                           ".key")):
+                continue  # the test's own files
             with open(p, "rb") as f:
                 data = f.read()
             if any(x.encode() in data for x in secrets if x):

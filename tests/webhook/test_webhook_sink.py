@@ -35,6 +35,7 @@ SRC = os.environ.get("SCIMSYNC_SRCDIR") or os.path.dirname(
 sys.path.insert(0, os.path.join(SRC, "tests", "http"))
 
 import scimtest  # noqa: E402
+from sinktest import SinkTestCase, keep, yaml_str  # noqa: E402
 from scimtest import (AdminDaemon, Client, DaemonError, URN_ENTERPRISE,  # noqa: E402
                       URN_GROUP, URN_PATCH, URN_USER, builddir)
 
@@ -50,14 +51,6 @@ def sink_so():
     if not os.path.exists(path):
         raise unittest.SkipTest("sink_webhook.so is not built: %s" % path)
     return path
-
-
-def keep():
-    return bool(os.environ.get("SCIMSYNC_TEST_KEEP"))
-
-
-def yaml_str(v):
-    return json.dumps(str(v))
 
 
 def sinks_config(sinks, mappings=None):
@@ -232,7 +225,7 @@ def events_of(d):
 
 # ---- the test case -----------------------------------------------------
 
-class WebhookTestCase(unittest.TestCase):
+class WebhookTestCase(SinkTestCase):
     """A receiver and a daemon with webhook sinks, per class."""
     maxDiff = 8000
     tls = False
@@ -282,58 +275,17 @@ class WebhookTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = 0
-        leaked = []
-        if cls.d is not None:
-            rc = cls.d.stop(scimtest.STOP_TIMEOUT)
-            if rc != 0:
-                sys.stderr.write("\n%s\n" % cls.d.log_tail())
+        try:
             # Neither the HMAC key nor the bearer token in anything the
             # daemon wrote (log, audit, databases).
-            for p in cls.d.files_to_scan():
-                if p.endswith((".secret", ".bearer", ".key")):
-                    continue  # the test's own files
-                with open(p, "rb") as f:
-                    data = f.read()
-                if any(x.encode() in data for x in cls.secrets):
-                    leaked.append(p)
-            cls.d.cleanup(keep=rc != 0 or bool(leaked))
-        if cls.recv is not None:
-            cls.recv.stop()
-        if rc == 0 and not leaked and not keep():
-            shutil.rmtree(cls.wd, ignore_errors=True)
-        assert rc == 0, "scimsyncd exit status after SIGTERM: %s" % rc
-        assert not leaked, "a secret is in %s" % leaked
-
-    def run(self, result=None):
-        if result is None:
-            return unittest.TestCase.run(self, result)
-        d = getattr(type(self), "d", None)
-        start = d.log_size() if d is not None else 0
-        before = len(result.failures) + len(result.errors)
-        ret = unittest.TestCase.run(self, result)
-        if d is not None and len(result.failures) + len(result.errors) > \
-                before:
-            seg = d.log_text(start).splitlines()
-            sys.stderr.write("\n---- scimsyncd log while %s ran (last 40 "
-                             "of %d lines) ----\n%s\n---- end ----\n"
-                             % (self.id(), len(seg), "\n".join(seg[-40:])))
-        return ret
+            cls.stop_daemon(cls.secrets)
+        finally:
+            if cls.recv is not None:
+                cls.recv.stop()
+            if cls.d is None and not keep():
+                shutil.rmtree(cls.wd, ignore_errors=True)
 
     # -- SCIM
-
-    def post(self, path, body):
-        r = self.c.post(path, body)
-        self.assertEqual(r.status, 201, r)
-        return r.json["id"]
-
-    def patch_ok(self, path, body):
-        r = self.c.patch(path, body)
-        self.assertIn(r.status, (200, 204), r)
-
-    def delete_ok(self, path):
-        r = self.c.delete(path)
-        self.assertEqual(r.status, 204, r)
 
     def create_users(self, prefix, n, threads=2):
         """n users, from threads, while the test goes on: (threads, ids,
@@ -359,23 +311,6 @@ class WebhookTestCase(unittest.TestCase):
         return ts, ids, errors
 
     # -- sinks and the receiver
-
-    def sink(self, name):
-        r = self.admin.get("/sinks/" + name)
-        self.assertEqual(r.status, 200, r)
-        return r.json
-
-    def wait_for(self, fn, what, timeout=WAIT, interval=0.05):
-        deadline = time.monotonic() + timeout
-        while True:
-            v = fn()
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                self.fail("%s: not within %.0f s (last: %r); sinks: %s"
-                          % (what, timeout, v, self.admin.get(
-                              "/sinks").text))
-            time.sleep(interval)
 
     def wait_drained(self, *names, timeout=WAIT):
         def drained():

@@ -12,6 +12,18 @@
 
 #include <scimsync/sink.h>
 
+/* One line to the host's log, prefixed with name, when the host has a
+ * log (checked by struct_size, as plugin.h asks). */
+#define SU_LOG(host, name, level, ...)                                         \
+	do {                                                                   \
+		const scimsync_host *h_ = (host);                              \
+		if (h_ != NULL &&                                              \
+		    h_->struct_size >=                                         \
+			    offsetof(scimsync_host, log) + sizeof(h_->log) &&  \
+		    h_->log != NULL)                                           \
+			h_->log((level), (name), __VA_ARGS__);                 \
+	} while (0)
+
 /* err->code = code and a message; returns code. */
 int su_fail(scimsync_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -105,15 +105,7 @@ struct scimsync_sink {
 };
 
 /* The host's log, when the host has one (checked by struct_size). */
-#define LOG(s, level, ...)                                                     \
-	do {                                                                   \
-		const scimsync_host *h_ = (s)->host;                           \
-		if (h_ != NULL &&                                              \
-		    h_->struct_size >=                                         \
-			    offsetof(scimsync_host, log) + sizeof(h_->log) &&  \
-		    h_->log != NULL)                                           \
-			h_->log((level), SINK_NAME, __VA_ARGS__);              \
-	} while (0)
+#define LOG(s, level, ...) SU_LOG((s)->host, SINK_NAME, level, __VA_ARGS__)
 
 /* pg_sql.c: the int results are SCIMSYNC_OK or another SCIMSYNC_ code,
  * with err filled. */

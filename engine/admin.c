@@ -229,6 +229,8 @@ static int handle_sinks(admin_req *ar, htp_method m, char seg[6][128], int nseg)
 		return 0;
 	if (strcmp(seg[2], "replay") == 0) {
 		const json_t *seq = json_object_get(body, "seq");
+		const json_t *force = json_object_get(body, "force");
+		int stale = 0;
 
 		ar->detail = "dead letters replayed";
 		if (seq && !json_is_integer(seq)) {
@@ -237,16 +239,22 @@ static int handle_sinks(admin_req *ar, htp_method m, char seg[6][128], int nseg)
 				    "'seq' must be a dead letter's seq "
 				    "(or absent: all)");
 		}
-		n = dispatch_replay(d, seg[1],
-				    seq ? json_integer_value(seq) : 0, ar->err,
-				    sizeof(ar->err));
+		if (force && !json_is_boolean(force)) {
+			json_decref(body);
+			return fail(ar, 400, "%s", "'force' must be a boolean");
+		}
+		n = dispatch_replay(
+			d, seg[1], seq ? json_integer_value(seq) : 0,
+			json_is_true(force), &stale, ar->err, sizeof(ar->err));
 		json_decref(body);
 		if (n < 0)
 			return finish(ar,
 				      strncmp(ar->err, "no such", 7) == 0 ? 404
 									  : 503,
 				      NULL);
-		return finish(ar, 200, json_pack("{s:i}", "replayed", n));
+		return finish(
+			ar, 200,
+			json_pack("{s:i,s:i}", "replayed", n, "stale", stale));
 	}
 	{
 		const char *tenant =

@@ -461,8 +461,9 @@ static const admin_sub subs[] = {
 	 run_sink_list},
 	{"sink", "show", "NAME", "one sink, with its dead letters",
 	 run_sink_show},
-	{"sink", "replay", "NAME [SEQ]",
-	 "put a dead letter (or all of them) back for delivery",
+	{"sink", "replay", "NAME [SEQ] [--force]",
+	 "put a dead letter (or all of them) back for delivery; stale ones "
+	 "(resource deleted or changed since) only with --force",
 	 run_sink_replay},
 	{"sink", "resync", "NAME TENANT",
 	 "export every user, group and role of TENANT to the sink again",
@@ -1840,10 +1841,18 @@ static int sink_action(admin_ctx *c, const char *name, const char *action,
 		return rc;
 	if (c->o.json)
 		print_json(doc);
-	else
+	else {
 		printf("%s: %lld %s\n", name,
 		       (long long)json_integer_value(json_object_get(doc, key)),
 		       what);
+		if (json_integer_value(json_object_get(doc, "stale")) > 0)
+			printf("%s: %lld stale dead letter(s) kept: their "
+			       "resource was deleted or changed since (replay "
+			       "them with --force)\n",
+			       name,
+			       (long long)json_integer_value(
+				       json_object_get(doc, "stale")));
+	}
 	json_decref(doc);
 	return rc;
 }
@@ -1854,12 +1863,18 @@ static int run_sink_replay(admin_ctx *c, const admin_sub *s, int argc,
 	const char *pos[2] = {NULL, NULL};
 	json_t *body = json_object();
 	long long seq;
-	int rc;
+	int rc, force = 0;
+	const opt_def defs[] = {
+		{"--force", NULL, &force},
+		{NULL, NULL, NULL},
+	};
 
-	if (parse_args(c, s, argc, argv, NULL, pos, 1, 2, &rc) < 0) {
+	if (parse_args(c, s, argc, argv, defs, pos, 1, 2, &rc) < 0) {
 		json_decref(body);
 		return rc;
 	}
+	if (force)
+		json_object_set_new(body, "force", json_true());
 	if (pos[1]) {
 		if (parse_int(pos[1], 1, INT64_MAX, &seq) < 0) {
 			json_decref(body);

@@ -831,8 +831,63 @@ json_t *dispatch_sink_show(dispatch_set *d, const char *name)
 typedef struct replay_arg {
 	const char *sink;
 	json_t *dead; /* the dead letters to put back */
+	bool force;   /* stale ones too */
 	int n;
+	int stale; /* left where they are: see replay_is_stale */
 } replay_arg;
+
+static int version_cb(const scimsync_resource *r, void *payload)
+{
+	*(int64_t *)payload = r->version;
+	return 0;
+}
+
+/* Would putting ev back take its target back in time? When the resource
+ * is gone since (deleted, or its tenant), anything but a deletion would
+ * make it again; when it has a newer version, an event that carries its
+ * state (created, updated, (de/re)activated) would overwrite the newer
+ * one in a target that keeps no versions (an LDAP directory). Role and
+ * membership events are about the user's groups, not its version. When
+ * the store cannot tell, the event is not stale. */
+static bool replay_is_stale(const scimsync_store_plugin *p,
+			    scimsync_store_conn *c, const json_t *ev)
+{
+	static const char *const stateful[] = {"user.created",
+					       "user.updated",
+					       "user.deactivated",
+					       "user.reactivated",
+					       "group.created",
+					       "group.updated",
+					       NULL};
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *tenant = json_string_value(json_object_get(ev, "tenant"));
+	const char *rtype =
+		json_string_value(json_object_get(ev, "resource_type"));
+	const char *id = json_string_value(json_object_get(ev, "resource_id"));
+	int64_t now = 0;
+	scimsync_err err = {0};
+	int kind, rc;
+
+	if (type == NULL || tenant == NULL || rtype == NULL || id == NULL ||
+	    strcmp(type, "user.deleted") == 0 ||
+	    strcmp(type, "group.deleted") == 0)
+		return false;
+	kind = strcmp(rtype, "User") == 0    ? SCIMSYNC_RES_USER
+	       : strcmp(rtype, "Group") == 0 ? SCIMSYNC_RES_GROUP
+					     : 0;
+	if (kind == 0)
+		return false;
+	rc = p->get(c, tenant, kind, id, version_cb, &now, &err);
+	if (rc == SCIMSYNC_ENOTFOUND)
+		return true;
+	if (rc != SCIMSYNC_OK)
+		return false;
+	for (size_t i = 0; stateful[i] != NULL; i++)
+		if (strcmp(type, stateful[i]) == 0)
+			return now > json_integer_value(
+					     json_object_get(ev, "version"));
+	return false;
+}
 
 static int replay_fn(void *arg, const scimsync_store_plugin *p,
 		     scimsync_store_conn *c)
@@ -849,6 +904,10 @@ static int replay_fn(void *arg, const scimsync_store_plugin *p,
 
 		if (!json_is_object(ev))
 			continue;
+		if (!a->force && replay_is_stale(p, c, ev)) {
+			a->stale++;
+			continue;
+		}
 		/* The same event (same key), for this sink only, under a
 		 * record id of its own. */
 		json_object_set_new(ev, "only_sink", json_string(a->sink));
@@ -869,10 +928,10 @@ static int replay_fn(void *arg, const scimsync_store_plugin *p,
 	return 0;
 }
 
-int dispatch_replay(dispatch_set *d, const char *name, int64_t seq,
-		    char *errbuf, size_t errlen)
+int dispatch_replay(dispatch_set *d, const char *name, int64_t seq, bool force,
+		    int *stale, char *errbuf, size_t errlen)
 {
-	replay_arg a = {name, NULL, 0};
+	replay_arg a = {name, NULL, force, 0, 0};
 	scimsync_err err = {0};
 	json_t *all = NULL, *keep;
 	size_t i;
@@ -905,6 +964,7 @@ int dispatch_replay(dispatch_set *d, const char *name, int64_t seq,
 	}
 	json_decref(keep);
 	dispatch_notify(d);
+	*stale = a.stale;
 	return a.n;
 }
 

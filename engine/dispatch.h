@@ -15,6 +15,7 @@
 #ifndef SCIMSYNC_DISPATCH_H
 #define SCIMSYNC_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,9 +53,12 @@ json_t *dispatch_status(dispatch_set *d);
 json_t *dispatch_sink_show(dispatch_set *d, const char *name);
 
 /* Put sink's dead letter seq (0: every one) back into the outbox for that
- * sink only, and forget it. Returns how many, or -1 with errbuf. */
-int dispatch_replay(dispatch_set *d, const char *name, int64_t seq,
-		    char *errbuf, size_t errlen);
+ * sink only, and forget it. A stale one (its resource deleted since, or
+ * changed since when the event carries its state) stays a dead letter
+ * unless force, counted in *stale. Returns how many were put back, or -1
+ * with errbuf. */
+int dispatch_replay(dispatch_set *d, const char *name, int64_t seq, bool force,
+		    int *stale, char *errbuf, size_t errlen);
 
 /* Export every user and group of tenant to sink name as created events
  * (users, then groups with their members, then roles). Returns how many

@@ -6,6 +6,7 @@ kill -9 in the middle of provisioning. Each class has its own daemon."""
 import json
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -408,6 +409,75 @@ class DeadLetterTest(SinkDaemonTest):
                          sorted((u, "org:admin") for u in users[:2]))
         self.assertEqual(self.admin.post("/sinks/events/resync",
                                          {"tenant": "NO"}).status, 400)
+
+
+class StaleReplayTest(SinkDaemonTest):
+    """Replaying a dead letter must not take a target back in time: an
+    update whose user has changed since, or anything about a user deleted
+    since, stays a dead letter unless forced."""
+    sink_extra = "      reject_type: user.updated\n"
+
+    def dead(self, rid):
+        return sorted((d for d in self.admin.get("/sinks/events").json[
+            "dead"] if d["event"]["resource_id"] == rid),
+            key=lambda d: d["event"]["version"])
+
+    def ctl(self, *args):
+        env = dict(os.environ,
+                   SCIMSYNC_ADMIN_URL="http://127.0.0.1:%d" %
+                   self.d.admin_port,
+                   SCIMSYNC_ADMIN_TOKEN=self.d.admin_token)
+        env.pop("SCIMSYNC_ADMIN_TOKEN_FILE", None)
+        r = subprocess.run([os.path.join(builddir(), "engine",
+                                         "scimsyncctl")] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, env=env, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def replay(self, body):
+        r = self.admin.post("/sinks/events/replay", body)
+        self.assertEqual(r.status, 200, r)
+        return r.json["replayed"], r.json["stale"]
+
+    def test_stale_dead_letters_stay(self):
+        t, c = self.new_tenant()
+        u = c.post("/Users", user_body(uniq("stale"))).json["id"]
+        for title in ("One", "Two"):
+            r = c.patch("/Users/" + u, patch_body(
+                {"op": "replace", "path": "title", "value": title}))
+            self.assertEqual(r.status, 200, r)
+        self.wait_drained()
+        v2, v3 = self.dead(u)
+        self.assertEqual((v2["event"]["version"], v3["event"]["version"]),
+                         (2, 3))
+        # Version 2 is older than the user: kept. Version 3 is the user
+        # as it is: put back (and refused again by this sink).
+        self.assertEqual(self.replay({"seq": v2["seq"]}), (0, 1))
+        self.assertEqual(self.replay({"seq": v3["seq"]}), (1, 0))
+        self.wait_drained()
+        v2b, v3b = self.dead(u)
+        self.assertEqual(v2b["seq"], v2["seq"])
+        self.assertGreater(v3b["seq"], v3["seq"])
+        # The user is deleted: neither would be right any more. (Through
+        # scimsyncctl this time.)
+        self.assertEqual(c.delete("/Users/" + u).status, 204)
+        self.wait_drained()
+        out = self.ctl("sink", "replay", "events")
+        self.assertIn("events: 0 dead letter(s) put back", out)
+        self.assertIn("events: 2 stale dead letter(s) kept", out)
+        self.assertEqual(len(self.dead(u)), 2)
+        self.assertIn("user.updated", self.ctl("sink", "show", "events"))
+        # Forced, they go.
+        out = self.ctl("sink", "replay", "events", "--force")
+        self.assertIn("events: 2 dead letter(s) put back", out)
+        self.assertNotIn("stale", out)
+        self.wait_drained()
+        types_seen = [e["type"] for e in self.events(t)
+                      if e["resource_id"] == u]
+        self.assertEqual(types_seen, ["user.created", "user.deleted"])
+        self.assertEqual(self.admin.post("/sinks/events/replay",
+                                         {"force": "yes"}).status, 400)
 
 
 class StartupErrorTest(unittest.TestCase):

@@ -12,9 +12,11 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 import unittest
 
+import idp_replay
 import scimtest
 
 WAIT = 20.0
@@ -27,6 +29,16 @@ def yaml_str(v):
 
 def keep():
     return bool(os.environ.get("SCIMSYNC_TEST_KEEP"))
+
+
+def plugin_so(name):
+    """The path of the sink plugin <name> built in the tree
+    (plugins/sink-<name>/.libs/sink_<name>.so); skip the test without it."""
+    path = os.path.join(scimtest.builddir(), "plugins", "sink-" + name,
+                        ".libs", "sink_%s.so" % name)
+    if not os.path.exists(path):
+        raise unittest.SkipTest("sink_%s.so is not built: %s" % (name, path))
+    return path
 
 
 class SinkTestCase(unittest.TestCase):
@@ -90,6 +102,31 @@ class SinkTestCase(unittest.TestCase):
 
     def delete_ok(self, path, client=None):
         self.assertEqual((client or self.c).delete(path).status, 204)
+
+    def create_users(self, prefix, n, threads=4):
+        """n users (userName <prefix><nnn>@example.org, as Okta sends
+        them) POSTed from threads while the test goes on: (threads, ids,
+        errors); ids {name: scim id}. Join the threads, then check that
+        errors is empty."""
+        ids, errors, lock = {}, [], threading.Lock()
+
+        def worker(t):
+            try:
+                for i in range(t, n, threads):
+                    name = "%s%03d" % (prefix, i)
+                    r = self.c.post("/Users", idp_replay.okta_user_body(
+                        name + "@example.org", "User", name))
+                    if r.status != 201:
+                        raise AssertionError(repr(r))
+                    with lock:
+                        ids[name] = r.json["id"]
+            except BaseException as e:  # noqa
+                errors.append(e)
+        ts = [threading.Thread(target=worker, args=(t,))
+              for t in range(threads)]
+        for t in ts:
+            t.start()
+        return ts, ids, errors
 
     # -- sinks
 

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "http"))
 import scimtest  # noqa: E402
 from scimtest import (AdminDaemon, Client, DaemonError, URN_ENTERPRISE,  # noqa: E402
                       URN_GROUP, URN_PATCH, URN_USER, builddir)
-from sinktest import SinkTestCase, keep, yaml_str  # noqa: E402
+from sinktest import SinkTestCase, keep, plugin_so, yaml_str  # noqa: E402
 
 SLAPD_SH = os.path.join(SRC, "tests", "ldap", "slapd.sh")
 SUFFIX = "dc=example,dc=org"
@@ -54,11 +54,7 @@ PERSON = ["inetOrgPerson", "organizationalPerson", "person", "top"]
 
 
 def sink_so():
-    path = os.path.join(builddir(), "plugins", "sink-ldap", ".libs",
-                        "sink_ldap.so")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("sink_ldap.so is not built: %s" % path)
-    return path
+    return plugin_so("ldap")
 
 
 _own_tmp = []
@@ -729,29 +725,6 @@ class OutageTest(LdapTestCase):
     def users_in_ldap(self, prefix):
         return {e["uid"][0] for e in self.slapds["ldap"].search(
             PEOPLE, "(uid=%s*)" % prefix, ["uid"]).values()}
-
-    def create_users(self, prefix, n, threads=4):
-        ids = {}
-        lock = threading.Lock()
-        errors = []
-
-        def worker(t):
-            try:
-                for i in range(t, n, threads):
-                    name = "%s%03d" % (prefix, i)
-                    r = self.c.post("/Users", okta_user(
-                        name + "@example.org", "User", name))
-                    if r.status != 201:
-                        raise AssertionError(repr(r))
-                    with lock:
-                        ids[name] = r.json["id"]
-            except BaseException as e:  # noqa
-                errors.append(e)
-        ts = [threading.Thread(target=worker, args=(t,))
-              for t in range(threads)]
-        for t in ts:
-            t.start()
-        return ts, ids, errors
 
     def test_slapd_stopped_and_restarted(self):
         s = self.slapds["ldap"]

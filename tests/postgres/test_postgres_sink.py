@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "http"))
 import scimtest  # noqa: E402
 from scimtest import (AdminDaemon, Client, DaemonError, URN_ENTERPRISE,  # noqa: E402
                       URN_GROUP, URN_PATCH, URN_USER, builddir)
-from sinktest import SinkTestCase, keep, yaml_str  # noqa: E402
+from sinktest import SinkTestCase, keep, plugin_so, yaml_str  # noqa: E402
 
 PG_SH = os.path.join(SRC, "tests", "postgres", "pg.sh")
 SCHEMA_SQL = os.path.join(SRC, "mappings", "postgres.sql")
@@ -47,11 +47,7 @@ USER_COLS = ["scim_id", "external_id", "user_name", "email", "given_name",
 
 
 def sink_so():
-    path = os.path.join(builddir(), "plugins", "sink-postgres", ".libs",
-                        "sink_postgres.so")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("sink_postgres.so is not built: %s" % path)
-    return path
+    return plugin_so("postgres")
 
 
 _own_tmp = []

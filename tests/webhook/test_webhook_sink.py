@@ -35,7 +35,7 @@ SRC = os.environ.get("SCIMSYNC_SRCDIR") or os.path.dirname(
 sys.path.insert(0, os.path.join(SRC, "tests", "http"))
 
 import scimtest  # noqa: E402
-from sinktest import SinkTestCase, keep, yaml_str  # noqa: E402
+from sinktest import SinkTestCase, keep, plugin_so, yaml_str  # noqa: E402
 from scimtest import (AdminDaemon, Client, DaemonError, URN_ENTERPRISE,  # noqa: E402
                       URN_GROUP, URN_PATCH, URN_USER, builddir)
 
@@ -46,11 +46,7 @@ BODY_KEYS = ["id", "type", "tenant", "time", "time_ms", "seq",
 
 
 def sink_so():
-    path = os.path.join(builddir(), "plugins", "sink-webhook", ".libs",
-                        "sink_webhook.so")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("sink_webhook.so is not built: %s" % path)
-    return path
+    return plugin_so("webhook")
 
 
 def sinks_config(sinks, mappings=None):
@@ -286,29 +282,6 @@ class WebhookTestCase(SinkTestCase):
                 shutil.rmtree(cls.wd, ignore_errors=True)
 
     # -- SCIM
-
-    def create_users(self, prefix, n, threads=2):
-        """n users, from threads, while the test goes on: (threads, ids,
-        errors); ids {name: scim id}."""
-        ids, errors, lock = {}, [], threading.Lock()
-
-        def worker(t):
-            try:
-                for i in range(t, n, threads):
-                    name = "%s%03d" % (prefix, i)
-                    r = self.c.post("/Users", okta_user(
-                        name + "@example.org", "User", name))
-                    if r.status != 201:
-                        raise AssertionError(repr(r))
-                    with lock:
-                        ids[name] = r.json["id"]
-            except BaseException as e:  # noqa
-                errors.append(e)
-        ts = [threading.Thread(target=worker, args=(t,))
-              for t in range(threads)]
-        for t in ts:
-            t.start()
-        return ts, ids, errors
 
     # -- sinks and the receiver
 
@@ -556,7 +529,7 @@ class OutageTest(WebhookTestCase):
     def test_503_outage_then_recovery(self):
         self.recv.mode(status=503, body="down for maintenance")
         n = 40
-        ts, ids, errors = self.create_users("out", n)
+        ts, ids, errors = self.create_users("out", n, threads=2)
         st = self.sink_state("hook", lambda s: s["state"] == "retrying" and
                              s["lag"] > 0 and s["last_error"])
         self.assertEqual(st["last_error"], "HTTP 503: down for maintenance")

@@ -9,11 +9,8 @@
 # slapd, ldap-utils) or python3 >= 3.6.
 set -eu
 
-src=${SCIMSYNC_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${SCIMSYNC_BUILDDIR:-$src}
-SCIMSYNC_SRCDIR=$src
-SCIMSYNC_BUILDDIR=$build
-export SCIMSYNC_SRCDIR SCIMSYNC_BUILDDIR
+suite=ldap
+. "$(dirname "$0")/sinksuite.sh"
 
 SLAPD=${SLAPD:-$(command -v slapd 2>/dev/null || echo /usr/sbin/slapd)}
 if [ ! -x "$SLAPD" ]; then
@@ -27,17 +24,9 @@ for t in ldapsearch ldapadd ldapmodify python3; do
 		exit 77
 	fi
 done
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 6))'; then
-	echo "ldap.sh: python3 is older than 3.6; skipped"
-	exit 77
-fi
-for f in "$build/engine/scimsyncd" \
-	"$build/plugins/sink-ldap/.libs/sink_ldap.so"; do
-	if [ ! -e "$f" ]; then
-		echo "ldap.sh: $f is not built" >&2
-		exit 99
-	fi
-done
+suite_need_python
+suite_need_built "$build/engine/scimsyncd" \
+	"$build/plugins/sink-ldap/.libs/sink_ldap.so"
 
 SCIMSYNC_LDAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/scimsync-ldap.XXXXXX")
 export SCIMSYNC_LDAP_TMP
@@ -55,7 +44,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-status=0
-PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover \
-	-s "$src/tests/ldap" -p 'test_*.py' -v || status=$?
-exit "$status"
+suite_run ldap

@@ -9,11 +9,8 @@
 # package postgresql), psql (postgresql-client) or python3 >= 3.6.
 set -eu
 
-src=${SCIMSYNC_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${SCIMSYNC_BUILDDIR:-$src}
-SCIMSYNC_SRCDIR=$src
-SCIMSYNC_BUILDDIR=$build
-export SCIMSYNC_SRCDIR SCIMSYNC_BUILDDIR
+suite=postgres
+. "$(dirname "$0")/sinksuite.sh"
 
 if [ -z "${PG_BINDIR:-}" ]; then
 	PG_BINDIR=$(pg_config --bindir 2>/dev/null || true)
@@ -33,18 +30,9 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
 	echo "postgres.sh: running as root without a user postgres to run the server; skipped"
 	exit 77
 fi
-if ! command -v python3 >/dev/null 2>&1 ||
-	! python3 -c 'import sys; sys.exit(sys.version_info < (3, 6))'; then
-	echo "postgres.sh: python3 >= 3.6 not found; skipped"
-	exit 77
-fi
-for f in "$build/engine/scimsyncd" \
-	"$build/plugins/sink-postgres/.libs/sink_postgres.so"; do
-	if [ ! -e "$f" ]; then
-		echo "postgres.sh: $f is not built" >&2
-		exit 99
-	fi
-done
+suite_need_python
+suite_need_built "$build/engine/scimsyncd" \
+	"$build/plugins/sink-postgres/.libs/sink_postgres.so"
 
 SCIMSYNC_PG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/scimsync-pg.XXXXXX")
 # The user postgres runs the server (as root) and must reach its dirs.
@@ -64,7 +52,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-status=0
-PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover \
-	-s "$src/tests/postgres" -p 'test_*.py' -v || status=$?
-exit "$status"
+suite_run postgres

@@ -11,11 +11,8 @@
 # Skipped (77) without python3 >= 3.6 or the openssl command.
 set -eu
 
-src=${SCIMSYNC_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${SCIMSYNC_BUILDDIR:-$src}
-SCIMSYNC_SRCDIR=$src
-SCIMSYNC_BUILDDIR=$build
-export SCIMSYNC_SRCDIR SCIMSYNC_BUILDDIR
+suite=webhook
+. "$(dirname "$0")/sinksuite.sh"
 
 for t in python3 openssl; do
 	if ! command -v "$t" >/dev/null 2>&1; then
@@ -23,17 +20,9 @@ for t in python3 openssl; do
 		exit 77
 	fi
 done
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 6))'; then
-	echo "webhook.sh: python3 is older than 3.6; skipped"
-	exit 77
-fi
-for f in "$build/engine/scimsyncd" \
-	"$build/plugins/sink-webhook/.libs/sink_webhook.so"; do
-	if [ ! -e "$f" ]; then
-		echo "webhook.sh: $f is not built" >&2
-		exit 99
-	fi
-done
+suite_need_python
+suite_need_built "$build/engine/scimsyncd" \
+	"$build/plugins/sink-webhook/.libs/sink_webhook.so"
 
 SCIMSYNC_WEBHOOK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/scimsync-webhook.XXXXXX")
 export SCIMSYNC_WEBHOOK_TMP
@@ -51,7 +40,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-status=0
-PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover \
-	-s "$src/tests/webhook" -p 'test_*.py' -v || status=$?
-exit "$status"
+suite_run webhook

@@ -76,11 +76,13 @@ int su_opt_long(long *out, const char *key, const char *v, long min, long max,
 }
 
 int su_read_secret(const char *env, const char *env_opt, const char *file,
-		   const char *file_opt, char *buf, size_t cap,
+		   const char *file_opt, char *buf, size_t cap, size_t *len,
 		   scimsync_err *err)
 {
 	size_t n = 0;
 
+	if (len != NULL)
+		*len = 0;
 	buf[0] = '\0';
 	if (env != NULL) {
 		const char *v = getenv(env);
@@ -114,7 +116,10 @@ int su_read_secret(const char *env, const char *env_opt, const char *file,
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	if (n == 0)
-		return su_fail(err, SCIMSYNC_EFAIL, "option '%s': empty",
-			       env != NULL ? env_opt : file_opt);
+		return su_fail(err, SCIMSYNC_EFAIL, "option '%s': %s is empty",
+			       env != NULL ? env_opt : file_opt,
+			       env != NULL ? env : file);
+	if (len != NULL)
+		*len = n;
 	return SCIMSYNC_OK;
 }

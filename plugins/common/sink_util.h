@@ -43,13 +43,15 @@ int su_opt_bool(bool *out, const char *key, const char *v, scimsync_err *err);
 int su_opt_long(long *out, const char *key, const char *v, long min, long max,
 		const char *unit, scimsync_err *err);
 
-/* A secret into buf (NUL-terminated, cap bytes at most, trailing line
- * ends dropped): from the environment variable env when set, else from
- * file (read each call, so a fixed file needs no restart). env_opt and
- * file_opt name the options in messages; the secret itself is never in
- * one. Empty is refused. The caller wipes buf after use. */
+/* A secret into buf (NUL-terminated, cap - 1 bytes at most, trailing
+ * line ends dropped): from the environment variable env when set, else
+ * from file (read each call, so a fixed file needs no restart). env_opt
+ * and file_opt name the options in messages; the secret itself is never
+ * in one. Empty is refused. *len (when len is not NULL) is its length,
+ * which counts NUL bytes a binary key in a file may hold. The caller
+ * wipes buf after use. */
 int su_read_secret(const char *env, const char *env_opt, const char *file,
-		   const char *file_opt, char *buf, size_t cap,
+		   const char *file_opt, char *buf, size_t cap, size_t *len,
 		   scimsync_err *err);
 
 #endif

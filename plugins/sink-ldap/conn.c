@@ -231,7 +231,8 @@ int lds_conn_open(scimsync_sink *s, scimsync_err *err)
 	}
 	if (s->bind_dn != NULL) {
 		rc = su_read_secret(s->pw_env, "bind_password_env", s->pw_file,
-				    "bind_password_file", pw, sizeof(pw), err);
+				    "bind_password_file", pw, sizeof(pw), NULL,
+				    err);
 		if (rc == SCIMSYNC_OK) {
 			cred.bv_val = pw;
 			cred.bv_len = strlen(pw);

@@ -283,7 +283,8 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 			       "'bind_password_env'");
 	if (s->bind_dn != NULL) {
 		rc = su_read_secret(s->pw_env, "bind_password_env", s->pw_file,
-				    "bind_password_file", pw, sizeof(pw), err);
+				    "bind_password_file", pw, sizeof(pw), NULL,
+				    err);
 		explicit_bzero(pw, sizeof(pw));
 		if (rc != SCIMSYNC_OK)
 			return rc;

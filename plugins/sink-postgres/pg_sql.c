@@ -111,7 +111,7 @@ int pgs_read_password(const scimsync_sink *s, char *buf, size_t cap,
 	if (s->pw_env == NULL && s->pw_file == NULL)
 		return SCIMSYNC_OK;
 	return su_read_secret(s->pw_env, "password_env", s->pw_file,
-			      "password_file", buf, cap, err);
+			      "password_file", buf, cap, NULL, err);
 }
 
 /* ---- prepared statements ---- */

@@ -69,7 +69,7 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 	if (strcmp(k, "secret_file") == 0)
 		return su_opt_str(&s->key.path, k, v, false, err);
 	if (strcmp(k, "secret_env") == 0)
-		return su_opt_str(&s->key_env, k, v, false, err);
+		return su_opt_str(&s->key.env, k, v, false, err);
 	if (strcmp(k, "ca_file") == 0)
 		return su_opt_str(&s->ca_file, k, v, false, err);
 	if (strcmp(k, "tls_verify") == 0)
@@ -89,16 +89,12 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 				       "only");
 		return su_opt_str(&s->user_agent, k, v, false, err);
 	}
-	if (strcmp(k, "connect_timeout_ms") == 0) {
-		rc = su_opt_long(&n, k, v, 1, 600000, "milliseconds", err);
-		s->connect_timeout_ms = (long)n;
-		return rc;
-	}
-	if (strcmp(k, "timeout_ms") == 0) {
-		rc = su_opt_long(&n, k, v, 1, 3600000, "milliseconds", err);
-		s->timeout_ms = (long)n;
-		return rc;
-	}
+	if (strcmp(k, "connect_timeout_ms") == 0)
+		return su_opt_long(&s->connect_timeout_ms, k, v, 1, 600000,
+				   "milliseconds", err);
+	if (strcmp(k, "timeout_ms") == 0)
+		return su_opt_long(&s->timeout_ms, k, v, 1, 3600000,
+				   "milliseconds", err);
 	if (strcmp(k, "max_response_bytes") == 0) {
 		rc = su_opt_long(&n, k, v, 0, 1073741824, "bytes", err);
 		s->max_response_bytes = (size_t)n;
@@ -167,6 +163,34 @@ out:
 }
 
 /* The options together make sense; the secrets are read. */
+/* The key, and the bearer token with its header line: read at open,
+ * and again before a delivery when their file changed. */
+static int load_secrets(scimsync_sink *s, scimsync_err *err)
+{
+	bool changed;
+	size_t n;
+	int rc;
+
+	if ((rc = whk_secret_load(&s->key, &changed, err)) != SCIMSYNC_OK ||
+	    (rc = whk_secret_load(&s->bearer, &changed, err)) != SCIMSYNC_OK ||
+	    !changed)
+		return rc;
+	if (!whk_header_safe(s->bearer.buf))
+		return su_fail(err, SCIMSYNC_EFAIL,
+			       "option 'bearer_token_file': the token in %s is "
+			       "not printable ASCII on one line",
+			       s->bearer.path);
+	if (s->auth != NULL) {
+		explicit_bzero(s->auth, strlen(s->auth));
+		free(s->auth);
+	}
+	n = s->bearer.len + sizeof("Authorization: Bearer ");
+	if ((s->auth = malloc(n)) == NULL)
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	snprintf(s->auth, n, "Authorization: Bearer %s", s->bearer.buf);
+	return SCIMSYNC_OK;
+}
+
 static int check_options(scimsync_sink *s, scimsync_err *err)
 {
 	FILE *f;
@@ -174,31 +198,19 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 
 	if ((rc = check_url(s, err)) != SCIMSYNC_OK)
 		return rc;
-	if (s->key.path != NULL && s->key_env != NULL)
+	if (s->key.path != NULL && s->key.env != NULL)
 		return su_fail(err, SCIMSYNC_EFAIL,
 			       "options 'secret_file' and 'secret_env': set "
 			       "one");
-	if (s->key.path == NULL && s->key_env == NULL)
+	if (s->key.path == NULL && s->key.env == NULL)
 		return su_fail(err, SCIMSYNC_EFAIL,
 			       "option 'secret_file' or 'secret_env' is "
 			       "required: the key that signs every delivery "
 			       "(HMAC-SHA256)");
-	if (s->key.path != NULL)
-		rc = whk_secret_file(&s->key, err);
-	else
-		rc = whk_secret_env(&s->key, s->key_env, err);
-	if (rc != SCIMSYNC_OK)
+	if (s->key.env != NULL)
+		s->key.option = "secret_env";
+	if ((rc = load_secrets(s, err)) != SCIMSYNC_OK)
 		return rc;
-	if (s->bearer.path != NULL) {
-		if ((rc = whk_secret_file(&s->bearer, err)) != SCIMSYNC_OK)
-			return rc;
-		if (!whk_header_safe((const char *)s->bearer.buf))
-			return su_fail(err, SCIMSYNC_EFAIL,
-				       "option 'bearer_token_file': the token "
-				       "in %s is not printable ASCII on one "
-				       "line",
-				       s->bearer.path);
-	}
 	if (s->ca_file != NULL) {
 		if ((f = fopen(s->ca_file, "re")) == NULL)
 			return su_fail(err, SCIMSYNC_EFAIL,
@@ -301,7 +313,7 @@ static int64_t retry_after_ms(const char *v)
 		/* The engine caps the wait at an hour; so do we, before
 		 * anything can overflow. */
 		if (p - v > 7)
-			return (int64_t)86400 * 1000;
+			return (int64_t)3600 * 1000;
 		return (int64_t)strtol(v, NULL, 10) * 1000;
 	}
 	if ((t = curl_getdate(v, NULL)) == (time_t)-1)
@@ -338,16 +350,14 @@ static void free_headers(struct curl_slist *h)
 /* The request's headers (NULL: out of memory). n_batch 0: one event. */
 static struct curl_slist *make_headers(scimsync_sink *s,
 				       const scimsync_event *first,
-				       size_t n_batch, const char *ts,
-				       const char *sig)
+				       size_t n_batch, const char *idem,
+				       const char *ts, const char *sig)
 {
 	struct curl_slist *h = NULL;
 	char line[600];
-	char *auth;
-	size_t n;
 	bool ok;
 
-	snprintf(line, sizeof(line), "Idempotency-Key: %s", first->key);
+	snprintf(line, sizeof(line), "Idempotency-Key: %s", idem);
 	ok = add_header(&h, "Content-Type: application/json") &&
 	     add_header(&h, line);
 	snprintf(line, sizeof(line), "X-Scimsync-Event-Id: %s", first->key);
@@ -366,18 +376,8 @@ static struct curl_slist *make_headers(scimsync_sink *s,
 	 * before larger bodies: one round trip less, and receivers that do
 	 * not answer 100 do not cost a second. */
 	ok = ok && add_header(&h, line) && add_header(&h, "Expect:");
-	if (ok && s->bearer.buf != NULL) {
-		n = s->bearer.len + 32;
-		if ((auth = malloc(n)) == NULL) {
-			free_headers(h);
-			return NULL;
-		}
-		snprintf(auth, n, "Authorization: Bearer %s",
-			 (const char *)s->bearer.buf);
-		ok = add_header(&h, auth);
-		explicit_bzero(auth, n);
-		free(auth);
-	}
+	if (ok && s->auth != NULL)
+		ok = add_header(&h, s->auth);
 	return ok ? h : NULL;
 }
 
@@ -386,7 +386,6 @@ static int classify(scimsync_sink *s, CURLcode crc, scimsync_err *err)
 {
 	char q[BODY_QUOTE + 8], loc[BODY_QUOTE + 8];
 	const char *text;
-	char *redir = NULL;
 	long status = 0;
 	int code;
 
@@ -407,9 +406,11 @@ static int classify(scimsync_sink *s, CURLcode crc, scimsync_err *err)
 	if (status >= 200 && status <= 299)
 		return su_fail(err, SCIMSYNC_OK, "HTTP %ld", status);
 	if (status >= 300 && status <= 399 && !s->follow_redirects) {
-		curl_easy_getinfo(s->curl, CURLINFO_REDIRECT_URL, &redir);
-		text = redir != NULL ? redir : s->resp.location;
-		whk_quote(loc, sizeof(loc), text, strlen(text));
+		/* Location as the receiver sent it: libcurl's resolved
+		 * redirect URL would carry the configured URL's user and
+		 * password into the message. */
+		whk_quote(loc, sizeof(loc), s->resp.location,
+			  strlen(s->resp.location));
 		return su_fail(err, SCIMSYNC_EFAIL,
 			       "redirect to %s not followed (HTTP %ld; "
 			       "option follow_redirects is off)",
@@ -454,7 +455,8 @@ static void note_outcome(scimsync_sink *s, int rc, const scimsync_err *err,
 /* POST body, signed; about first (and n_batch - 1 more, when n_batch >
  * 0). */
 static int post(scimsync_sink *s, const char *body, size_t len,
-		const scimsync_event *first, size_t n_batch, scimsync_err *err)
+		const scimsync_event *first, size_t n_batch, const char *idem,
+		scimsync_err *err)
 {
 	struct curl_slist *h;
 	char ts[24], sig[65];
@@ -465,27 +467,15 @@ static int post(scimsync_sink *s, const char *body, size_t len,
 	s->retry_after_ms = 0;
 	/* A secret file that changed is read again; one that cannot be
 	 * read is a retry: the file may be being replaced. */
-	if ((s->key.path != NULL &&
-	     (rc = whk_secret_file(&s->key, err)) != SCIMSYNC_OK) ||
-	    (s->bearer.path != NULL &&
-	     (rc = whk_secret_file(&s->bearer, err)) != SCIMSYNC_OK)) {
+	if (load_secrets(s, err) != SCIMSYNC_OK) {
 		err->code = SCIMSYNC_ERETRY;
-		note_outcome(s, SCIMSYNC_ERETRY, err, 0);
-		return SCIMSYNC_ERETRY;
-	}
-	if (s->bearer.buf != NULL &&
-	    !whk_header_safe((const char *)s->bearer.buf)) {
-		su_fail(err, SCIMSYNC_ERETRY,
-			"option 'bearer_token_file': the token in %s is not "
-			"printable ASCII on one line",
-			s->bearer.path);
 		note_outcome(s, SCIMSYNC_ERETRY, err, 0);
 		return SCIMSYNC_ERETRY;
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	if ((rc = whk_sign(s, ts, body, len, sig, err)) != SCIMSYNC_OK)
 		return rc;
-	if ((h = make_headers(s, first, n_batch, ts, sig)) == NULL)
+	if ((h = make_headers(s, first, n_batch, idem, ts, sig)) == NULL)
 		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	memset(&s->resp, 0, sizeof(s->resp));
 	s->curl_err[0] = '\0';
@@ -536,24 +526,53 @@ static int check_event(const scimsync_event *ev, scimsync_err *err)
 	return SCIMSYNC_OK;
 }
 
-/* POST evs[0..n) (one event, or a batch body); *bad is the index of an
- * event that cannot be sent (rc SCIMSYNC_EFAIL), else n. */
-static int send_events(scimsync_sink *s, const scimsync_event *const *evs,
-		       size_t n, bool batch, size_t *bad, scimsync_err *err)
+/* A batch's Idempotency-Key: "batch-" and the SHA-256 of its events'
+ * keys, so the same events make the same key and any other batch (the
+ * events of a refused batch sent one by one, a longer batch after a
+ * restart) another one. */
+static int batch_key(const scimsync_event *const *evs, size_t n, char out[71],
+		     scimsync_err *err)
 {
-	char *body = NULL;
-	size_t len = 0, i;
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, evs[i]->key,
+				      strlen(evs[i]->key) + 1) == 1;
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return su_fail(err, SCIMSYNC_ERETRY, "SHA-256 failed");
+	memcpy(out, "batch-", 6);
+	for (size_t i = 0; i < 32; i++) {
+		out[6 + 2 * i] = digits[md[i] >> 4];
+		out[7 + 2 * i] = digits[md[i] & 15];
+	}
+	out[70] = '\0';
+	return SCIMSYNC_OK;
+}
+
+/* POST evs[0..n), which check_event has passed: one event, or a batch
+ * body. */
+static int send_events(scimsync_sink *s, const scimsync_event *const *evs,
+		       size_t n, bool batch, scimsync_err *err)
+{
+	char *body = NULL, key[71];
+	const char *idem = evs[0]->key;
+	size_t len = 0;
 	int rc;
 
-	for (i = 0; i < n; i++)
-		if ((rc = check_event(evs[i], err)) != SCIMSYNC_OK) {
-			*bad = i;
+	if (batch) {
+		if ((rc = batch_key(evs, n, key, err)) != SCIMSYNC_OK)
 			return rc;
-		}
-	*bad = n;
+		idem = key;
+	}
 	if ((rc = whk_body(s, evs, n, batch, &body, &len, err)) != SCIMSYNC_OK)
 		return rc;
-	rc = post(s, body, len, evs[0], batch ? n : 0, err);
+	rc = post(s, body, len, evs[0], batch ? n : 0, idem, err);
 	free(body);
 	return rc;
 }
@@ -635,8 +654,6 @@ static int webhook_open(scimsync_sink **out, const scimsync_host *host,
 	s->include_resource = true;
 	for (o = options; o != NULL && o->key != NULL && rc == SCIMSYNC_OK; o++)
 		rc = set_option(s, o->key, o->value, err);
-	if (s->key_env != NULL)
-		s->key.option = "secret_env";
 	if (rc == SCIMSYNC_OK)
 		rc = check_options(s, err);
 	if (rc == SCIMSYNC_OK &&
@@ -652,7 +669,7 @@ static int webhook_open(scimsync_sink **out, const scimsync_host *host,
 	    "POST to %s, signed with the key from %s %s%s; %s; timeout %ld ms "
 	    "(connect %ld ms); %s; resources %s",
 	    s->safe_url, s->key.option,
-	    s->key.path != NULL ? s->key.path : s->key_env,
+	    s->key.path != NULL ? s->key.path : s->key.env,
 	    s->bearer.path != NULL ? ", with a bearer token" : "",
 	    s->batch ? "batches" : "one event per request", s->timeout_ms,
 	    s->connect_timeout_ms,
@@ -678,7 +695,10 @@ static void webhook_close(scimsync_sink *s)
 	whk_secret_free(&s->bearer);
 	free(s->url);
 	free(s->safe_url);
-	free(s->key_env);
+	if (s->auth != NULL) {
+		explicit_bzero(s->auth, strlen(s->auth));
+		free(s->auth);
+	}
 	free(s->ca_file);
 	free(s->user_agent);
 	free(s);
@@ -687,70 +707,55 @@ static void webhook_close(scimsync_sink *s)
 static int webhook_apply(scimsync_sink *s, const scimsync_event *ev,
 			 scimsync_err *err)
 {
-	size_t bad;
+	int rc = check_event(ev, err);
 
-	return send_events(s, &ev, 1, false, &bad, err);
+	return rc != SCIMSYNC_OK ? rc : send_events(s, &ev, 1, false, err);
 }
 
-/* Several events. Not batching: one request each, in order. Batching: one
- * request for all; when the receiver refuses it for good (4xx) and it
- * held several events, they go again one per request (as batches of
- * one), so only the event(s) the receiver refuses become dead letters,
- * not every event that shared a batch with one (a 413 for a batch too
- * large goes through too). */
+/* Several events. Not batching: one request each, in order. Batching:
+ * the events up to the first that cannot be sent at all (check_event) in
+ * one request; when the receiver refuses that for good (4xx) and it held
+ * several events, they go again one per request (as batches of one), so
+ * only the event(s) the receiver refuses become dead letters, not every
+ * event that shared a batch with one (a 413 for a batch too large goes
+ * through too). */
 static int webhook_apply_many(scimsync_sink *s,
 			      const scimsync_event *const *evs, size_t n,
 			      size_t *done, scimsync_err *err)
 {
-	scimsync_err first = {0};
-	size_t i, m = n, bad;
-	int rc;
+	scimsync_err bad_err = {0};
+	size_t i, m;
+	int rc = SCIMSYNC_OK;
 
 	*done = 0;
 	if (!s->batch) {
 		for (i = 0; i < n; i++)
-			if ((rc = webhook_apply(s, evs[i], err)) !=
+			if ((rc = webhook_apply(s, evs[i], err)) != SCIMSYNC_OK)
+				break;
+		*done = i;
+		return rc;
+	}
+	for (m = 0; m < n && check_event(evs[m], &bad_err) == SCIMSYNC_OK; m++)
+		;
+	if (m > 0)
+		rc = send_events(s, evs, m, true, err);
+	if (rc == SCIMSYNC_EFAIL && m > 1) {
+		LOG(s, SCIMSYNC_LOG_INFO,
+		    "a batch of %zu events was refused (%s); sending them one "
+		    "by one",
+		    m, err->message);
+		for (i = 0; i < m; i++)
+			if ((rc = send_events(s, evs + i, 1, true, err)) !=
 			    SCIMSYNC_OK) {
 				*done = i;
 				return rc;
 			}
-		*done = n;
-		return SCIMSYNC_OK;
-	}
-	if (n == 0)
-		return SCIMSYNC_OK;
-	rc = send_events(s, evs, m, true, &bad, err);
-	if (rc == SCIMSYNC_EFAIL && bad < m) {
-		/* Event bad cannot be sent: the ones before it can. */
-		if (bad == 0)
-			return rc;
-		first = *err;
-		m = bad;
-		rc = send_events(s, evs, m, true, &bad, err);
-		if (rc == SCIMSYNC_OK) {
-			*done = m;
-			*err = first;
-			return SCIMSYNC_EFAIL;
-		}
-	}
-	if (rc == SCIMSYNC_OK) {
-		*done = n;
+	} else if (rc != SCIMSYNC_OK) {
 		return rc;
 	}
-	if (rc != SCIMSYNC_EFAIL || m == 1)
-		return rc;
-	LOG(s, SCIMSYNC_LOG_INFO,
-	    "a batch of %zu events was refused (%s); sending them one by one",
-	    m, err->message);
-	for (i = 0; i < m; i++)
-		if ((rc = send_events(s, evs + i, 1, true, &bad, err)) !=
-		    SCIMSYNC_OK) {
-			*done = i;
-			return rc;
-		}
 	*done = m;
 	if (m < n) {
-		*err = first;
+		*err = bad_err;
 		return SCIMSYNC_EFAIL;
 	}
 	return SCIMSYNC_OK;

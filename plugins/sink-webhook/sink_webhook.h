@@ -38,9 +38,11 @@
  * bytes are wiped when replaced or freed; never logged. */
 struct secret {
 	const char *option; /* "secret_file", ... for messages */
-	char *path;	    /* file, or NULL */
-	unsigned char *buf; /* the secret, NUL-terminated, or NULL */
-	size_t len;
+	char *path;	    /* the file, */
+	char *env;	    /* or the environment variable; or neither */
+	bool loaded;
+	char buf[SECRET_MAX + 1]; /* the secret, NUL-terminated */
+	size_t len;		  /* its length (a key may hold NULs) */
 	/* what the file was when buf was read */
 	dev_t dev;
 	ino_t ino;
@@ -68,7 +70,6 @@ struct scimsync_sink {
 	char *url;
 	char *safe_url; /* for logs and messages: no userinfo or query */
 	struct secret key;
-	char *key_env;
 	char *ca_file;
 	bool tls_verify;
 	long connect_timeout_ms;
@@ -78,6 +79,7 @@ struct scimsync_sink {
 	bool include_resource;
 	bool batch;
 	struct secret bearer;
+	char *auth; /* "Authorization: Bearer <token>", made when it is read */
 	char *user_agent;
 
 	/* transport */
@@ -113,8 +115,9 @@ int whk_sign(scimsync_sink *s, const char *ts, const char *body, size_t len,
 	     char hex[65], scimsync_err *err);
 
 /* Secrets: load (again, when the file changed) and free. */
-int whk_secret_file(struct secret *sec, scimsync_err *err);
-int whk_secret_env(struct secret *sec, const char *var, scimsync_err *err);
+/* Read sec (again, when its file changed since: one stat per call);
+ * *changed says whether it did. */
+int whk_secret_load(struct secret *sec, bool *changed, scimsync_err *err);
 void whk_secret_free(struct secret *sec);
 
 #endif

@@ -126,99 +126,59 @@ bool whk_header_safe(const char *v)
 
 /* ---- secrets ---- */
 
-static void secret_drop(struct secret *sec)
-{
-	if (sec->buf != NULL) {
-		explicit_bzero(sec->buf, sec->len);
-		free(sec->buf);
-	}
-	sec->buf = NULL;
-	sec->len = 0;
-}
-
 void whk_secret_free(struct secret *sec)
 {
-	secret_drop(sec);
+	explicit_bzero(sec->buf, sizeof(sec->buf));
+	sec->len = 0;
+	sec->loaded = false;
 	free(sec->path);
-	sec->path = NULL;
+	free(sec->env);
+	sec->path = sec->env = NULL;
 }
 
-/* Take the secret v[0..n) (trailing CR/LF dropped, as editors add one). */
-static int secret_set(struct secret *sec, const char *v, size_t n,
-		      const char *where, scimsync_err *err)
+/* From the environment once; from the file whenever it is not the file
+ * read last time (inode, size, mtime), so a key replaced in the file
+ * (rename or rewrite) is used from the next delivery on. */
+int whk_secret_load(struct secret *sec, bool *changed, scimsync_err *err)
 {
-	unsigned char *b;
-
-	while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r'))
-		n--;
-	if (n == 0)
-		return su_fail(err, SCIMSYNC_EFAIL, "option '%s': %s is empty",
-			       sec->option, where);
-	if (n > SECRET_MAX)
-		return su_fail(err, SCIMSYNC_EFAIL,
-			       "option '%s': %s is longer than %d bytes",
-			       sec->option, where, SECRET_MAX);
-	if ((b = malloc(n + 1)) == NULL)
-		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
-	memcpy(b, v, n);
-	b[n] = '\0';
-	secret_drop(sec);
-	sec->buf = b;
-	sec->len = n;
-	return SCIMSYNC_OK;
-}
-
-int whk_secret_env(struct secret *sec, const char *var, scimsync_err *err)
-{
-	const char *v = getenv(var);
-
-	if (v == NULL)
-		return su_fail(err, SCIMSYNC_EFAIL,
-			       "option '%s': %s is not set", sec->option, var);
-	return secret_set(sec, v, strlen(v), var, err);
-}
-
-/* Read sec->path, unless it is the file read last time (same inode,
- * size and mtime): one stat per delivery, and a key replaced in the
- * file (rename or rewrite) is used from the next delivery on. */
-int whk_secret_file(struct secret *sec, scimsync_err *err)
-{
-	char tmp[SECRET_MAX + 2];
-	struct stat st;
-	ssize_t r;
+	char tmp[SECRET_MAX + 1];
+	struct stat st = {0};
 	size_t n = 0;
-	int fd, rc;
+	int rc;
 
-	if (sec->buf != NULL && stat(sec->path, &st) == 0 &&
-	    st.st_dev == sec->dev && st.st_ino == sec->ino &&
-	    st.st_size == sec->size && st.st_mtim.tv_sec == sec->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == sec->mtime.tv_nsec)
+	*changed = false;
+	if (sec->path == NULL && (sec->loaded || sec->env == NULL))
 		return SCIMSYNC_OK;
-	if ((fd = open(sec->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return su_fail(err, SCIMSYNC_EFAIL,
-			       "option '%s': cannot read %s: %s", sec->option,
-			       sec->path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return su_fail(err, SCIMSYNC_EFAIL,
-			       "option '%s': %s is not a regular file",
-			       sec->option, sec->path);
+	if (sec->path != NULL) {
+		if (stat(sec->path, &st) != 0)
+			return su_fail(err, SCIMSYNC_EFAIL,
+				       "option '%s': cannot read %s: %s",
+				       sec->option, sec->path, strerror(errno));
+		if (sec->loaded && st.st_dev == sec->dev &&
+		    st.st_ino == sec->ino && st.st_size == sec->size &&
+		    st.st_mtim.tv_sec == sec->mtime.tv_sec &&
+		    st.st_mtim.tv_nsec == sec->mtime.tv_nsec)
+			return SCIMSYNC_OK;
+		if (!S_ISREG(st.st_mode))
+			return su_fail(err, SCIMSYNC_EFAIL,
+				       "option '%s': %s is not a regular file",
+				       sec->option, sec->path);
 	}
-	while (n < sizeof(tmp) &&
-	       ((r = read(fd, tmp + n, sizeof(tmp) - n)) > 0 ||
-		(r < 0 && errno == EINTR)))
-		if (r > 0)
-			n += (size_t)r;
-	close(fd);
-	rc = secret_set(sec, tmp, n, sec->path, err);
+	rc = su_read_secret(sec->env, sec->option, sec->path, sec->option, tmp,
+			    sizeof(tmp), &n, err);
+	if (rc == SCIMSYNC_OK) {
+		memcpy(sec->buf, tmp, n + 1);
+		sec->len = n;
+		sec->loaded = *changed = true;
+		if (sec->path != NULL) {
+			sec->dev = st.st_dev;
+			sec->ino = st.st_ino;
+			sec->size = st.st_size;
+			sec->mtime = st.st_mtim;
+		}
+	}
 	explicit_bzero(tmp, sizeof(tmp));
-	if (rc != SCIMSYNC_OK)
-		return rc;
-	sec->dev = st.st_dev;
-	sec->ino = st.st_ino;
-	sec->size = st.st_size;
-	sec->mtime = st.st_mtim;
-	return SCIMSYNC_OK;
+	return rc;
 }
 
 /* ---- the signature ---- */
@@ -239,7 +199,8 @@ int whk_sign(scimsync_sink *s, const char *ts, const char *body, size_t len,
 	if ((ctx = EVP_MAC_CTX_new(s->mac)) == NULL)
 		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
 	/* timestamp "." body, fed in pieces: no copy of a large body. */
-	ok = EVP_MAC_init(ctx, s->key.buf, s->key.len, params) == 1 &&
+	ok = EVP_MAC_init(ctx, (const unsigned char *)s->key.buf, s->key.len,
+			  params) == 1 &&
 	     EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) == 1 &&
 	     EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
 	     EVP_MAC_update(ctx, (const unsigned char *)body, len) == 1 &&

@@ -45,6 +45,13 @@ BODY_KEYS = ["id", "type", "tenant", "time", "time_ms", "seq",
              "resource_type", "resource_id", "version"]
 
 
+def batch_key(events):
+    """A batch's Idempotency-Key: "batch-" and the SHA-256 of its events'
+    ids, each with a NUL after it."""
+    return "batch-" + hashlib.sha256(b"".join(
+        e["id"].encode() + b"\0" for e in events)).hexdigest()
+
+
 def sink_so():
     return plugin_so("webhook")
 
@@ -914,7 +921,8 @@ class BatchTest(WebhookTestCase):
                              str(len(ev)))
             self.assertEqual(d["headers"]["x-scimsync-event-id"],
                              ev[0]["id"])
-            self.assertEqual(d["headers"]["idempotency-key"], ev[0]["id"])
+            self.assertEqual(d["headers"]["idempotency-key"],
+                             batch_key(ev))
             self.assertNotIn("x-scimsync-event-type", d["headers"])
             self.assertLessEqual(len(ev), 100)
             for e in ev:
@@ -960,3 +968,10 @@ class BatchTest(WebhookTestCase):
                           for d in ds[first + 1:]], want)
         for d in ds:
             self.assertSigned(d)
+        # Each request's key is its own events': the refused batch's is
+        # not reused for the first event sent alone after it.
+        for d in ds[first:]:
+            self.assertEqual(d["headers"]["idempotency-key"],
+                             batch_key(events_of(d)))
+        self.assertNotEqual(ds[first]["headers"]["idempotency-key"],
+                            ds[first + 1]["headers"]["idempotency-key"])

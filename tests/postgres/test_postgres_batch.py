@@ -307,9 +307,14 @@ class BatchTest(unittest.TestCase):
             self.table()
             self.assertEqual(s.apply_many([user_event(
                 scim_id="a", user_name="a")])[:2], (OK, 1))
-            self.pg.psql(db=self.db, sql="SELECT pg_terminate_backend(pid) "
-                         "FROM pg_stat_activity WHERE application_name = "
-                         "'scimsync' AND datname = '%s'" % self.db)
+            who = ("FROM pg_stat_activity WHERE application_name = "
+                   "'scimsync' AND datname = '%s'" % self.db)
+            before = {r["pid"] for r in self.pg.rows(self.db,
+                                                      "SELECT pid " + who)}
+            self.assertTrue(before)
+            killed = self.pg.rows(self.db, "SELECT pg_terminate_backend("
+                                  "pid) AS t " + who)
+            self.assertEqual(killed, [{"t": True}] * len(before))
             ev = user_event(scim_id="b", user_name="b")
             rc, done, msg = s.apply_many([ev])
             if rc != OK:
@@ -317,6 +322,11 @@ class BatchTest(unittest.TestCase):
                 rc, done, msg = s.apply_many([ev])
             self.assertEqual((rc, done), (OK, 1), msg)
             self.assertEqual(sorted(self.rows()), ["a", "b"])
+            # A new connection did it.
+            after = {r["pid"] for r in self.pg.rows(self.db,
+                                                     "SELECT pid " + who)}
+            self.assertTrue(after)
+            self.assertEqual(after & before, set())
         self.both(run)
 
 

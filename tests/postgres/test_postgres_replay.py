@@ -19,10 +19,7 @@ sys.path.insert(0, HERE)
 import test_postgres_sink as pgs  # noqa: E402
 
 sys.path.insert(0, os.path.join(pgs.SRC, "tests", "http"))
-try:
-    import idp_replay  # noqa: E402
-except ImportError:  # pragma: no cover
-    idp_replay = None
+import idp_replay  # noqa: E402
 
 OKTA, ENTRA = "okta-replay", "entra-replay"
 MANAGED = "external_id, email, given_name, family_name, display_name, " \
@@ -34,8 +31,6 @@ class ReplayTest(pgs.PgTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if idp_replay is None:
-            raise unittest.SkipTest("tests/http/idp_replay.py is missing")
         super(ReplayTest, cls).setUpClass()
 
     @classmethod

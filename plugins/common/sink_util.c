@@ -75,6 +75,56 @@ int su_opt_long(long *out, const char *key, const char *v, long min, long max,
 	return SCIMSYNC_OK;
 }
 
+bool su_strv_has(char *const *l, const char *name)
+{
+	for (size_t i = 0; l != NULL && name != NULL && l[i] != NULL; i++)
+		if (strcmp(l[i], name) == 0)
+			return true;
+	return false;
+}
+
+int su_opt_list(char ***out, const char *key, const char *v, size_t max,
+		bool empty_ok,
+		int (*ok)(const char *key, const char *name, scimsync_err *err),
+		scimsync_err *err)
+{
+	char *copy, *tok, *save = NULL;
+	size_t n = 0;
+	int rc = SCIMSYNC_OK;
+
+	su_free_strv(*out);
+	*out = NULL;
+	if (v == NULL || strspn(v, ", ") == strlen(v))
+		return empty_ok ? SCIMSYNC_OK
+				: su_fail(err, SCIMSYNC_EFAIL,
+					  "option '%s': empty", key);
+	copy = strdup(v);
+	/* At most one name per two characters ("a,b"), and the NULL. */
+	*out = calloc(strlen(v) / 2 + 2, sizeof(char *));
+	if (copy == NULL || *out == NULL) {
+		free(copy);
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	}
+	for (tok = strtok_r(copy, ", ", &save);
+	     tok != NULL && rc == SCIMSYNC_OK;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (n == max)
+			rc = su_fail(err, SCIMSYNC_EFAIL,
+				     "option '%s': more than %zu names", key,
+				     max);
+		else if (su_strv_has(*out, tok))
+			rc = su_fail(err, SCIMSYNC_EFAIL,
+				     "option '%s': '%s' is listed twice", key,
+				     tok);
+		else if (ok != NULL && (rc = ok(key, tok, err)) != SCIMSYNC_OK)
+			;
+		else if (((*out)[n++] = strdup(tok)) == NULL)
+			rc = su_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	}
+	free(copy);
+	return rc;
+}
+
 int su_read_secret(const char *env, const char *env_opt, const char *file,
 		   const char *file_opt, char *buf, size_t cap, size_t *len,
 		   scimsync_err *err)

@@ -43,6 +43,18 @@ int su_opt_bool(bool *out, const char *key, const char *v, scimsync_err *err);
 int su_opt_long(long *out, const char *key, const char *v, long min, long max,
 		const char *unit, scimsync_err *err);
 
+/* "a, b,c" (names split at commas and blanks) into a NULL-ended list of
+ * new strings (*out freed first); at most max names, none twice (a name
+ * listed twice is a typo, and doubles a column or attribute in what the
+ * sink sends). Empty is refused unless empty_ok (then *out is NULL).
+ * ok(name), when not NULL, checks each name and fills err if it fails. */
+int su_opt_list(char ***out, const char *key, const char *v, size_t max,
+		bool empty_ok,
+		int (*ok)(const char *key, const char *name, scimsync_err *err),
+		scimsync_err *err);
+/* Does the NULL-ended list l hold name (exactly)? */
+bool su_strv_has(char *const *l, const char *name);
+
 /* A secret into buf (NUL-terminated, cap - 1 bytes at most, trailing
  * line ends dropped): from the environment variable env when set, else
  * from file (read each call, so a fixed file needs no restart). env_opt

@@ -82,8 +82,7 @@ static int set_dn(char **out, const char *key, const char *v, scimsync_err *err)
 
 /* An attribute description: a name (letter, then letters, digits,
  * hyphens) or an OID. */
-static int set_attr(char **out, const char *key, const char *v,
-		    scimsync_err *err)
+static int attr_name_ok(const char *key, const char *v, scimsync_err *err)
 {
 	const char *p;
 	bool ok = v != NULL && *v != '\0';
@@ -95,7 +94,15 @@ static int set_attr(char **out, const char *key, const char *v,
 		return su_fail(err, SCIMSYNC_EFAIL,
 			       "option '%s': not an attribute name: '%s'", key,
 			       v != NULL ? v : "");
-	return su_opt_str(out, key, v, false, err);
+	return SCIMSYNC_OK;
+}
+
+static int set_attr(char **out, const char *key, const char *v,
+		    scimsync_err *err)
+{
+	int rc = attr_name_ok(key, v, err);
+
+	return rc != SCIMSYNC_OK ? rc : su_opt_str(out, key, v, false, err);
 }
 
 /* "delete" or "move:<dn>" / "attribute", "remove_roles" or "move:<dn>". */
@@ -123,30 +130,8 @@ static int set_mode(const char *key, const char *v, const char *a,
 
 static int set_managed(scimsync_sink *s, const char *v, scimsync_err *err)
 {
-	char *copy, *tok, *save = NULL;
-	size_t n = 0;
-	int rc = SCIMSYNC_OK;
-
-	su_free_strv(s->managed);
-	s->managed = NULL;
-	if (v == NULL || *v == '\0')
-		return su_fail(err, SCIMSYNC_EFAIL,
-			       "option 'managed_attrs': empty");
-	copy = strdup(v);
-	/* At most one name per two characters ("a,b"), and the NULL. */
-	s->managed = calloc(strlen(v) / 2 + 2, sizeof(char *));
-	if (copy == NULL || s->managed == NULL) {
-		free(copy);
-		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
-	}
-	for (tok = strtok_r(copy, ", ", &save);
-	     tok != NULL && rc == SCIMSYNC_OK;
-	     tok = strtok_r(NULL, ", ", &save))
-		if ((rc = set_attr(&s->managed[n], "managed_attrs", tok,
-				   err)) == SCIMSYNC_OK)
-			n++;
-	free(copy);
-	return rc;
+	return su_opt_list(&s->managed, "managed_attrs", v, 1000, false,
+			   attr_name_ok, err);
 }
 
 static int set_timeout(scimsync_sink *s, const char *v, scimsync_err *err)

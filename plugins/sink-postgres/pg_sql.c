@@ -151,7 +151,6 @@ static struct stmt *cache_add(scimsync_sink *s, uint64_t hash, char *sig)
 		if (st->used)
 			continue;
 		st->used = true;
-		st->ready = false;
 		st->hash = hash;
 		st->sig = sig;
 		snprintf(st->name, sizeof(st->name), "s%u", ++s->next_stmt);
@@ -519,14 +518,6 @@ static void sb_table(struct sbuf *b, PGconn *pg, const char *t)
 	sb_ident(b, pg, t);
 }
 
-static bool in_list(char *const *l, const char *name)
-{
-	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
-		if (strcmp(l[i], name) == 0)
-			return true;
-	return false;
-}
-
 /* "<col> = $1 AND <col> = $2 ..." over cols[from..to). */
 static void sb_where(struct sbuf *b, PGconn *pg, const struct plan *p,
 		     size_t from, size_t to)
@@ -586,7 +577,7 @@ static void sql_upsert(struct sbuf *b, PGconn *pg, const struct plan *p)
 	for (i = 0; i < p->n + p->n_nulls; i++) {
 		const char *c = i < p->n ? p->cols[i] : p->nulls[i - p->n];
 
-		if (in_list(p->conflict, c))
+		if (su_strv_has(p->conflict, c))
 			continue;
 		sb_add(b, set++ ? ", " : "UPDATE SET ");
 		sb_ident(b, pg, c);
@@ -773,12 +764,8 @@ static void collect_one(struct run *r)
 		}
 		PQclear(res);
 	}
-	if (it->kind == IT_PREPARE) {
-		if (ok)
-			it->st->ready = true;
-		else
-			cache_forget(it->st);
-	}
+	if (it->kind == IT_PREPARE && !ok)
+		cache_forget(it->st);
 }
 
 static bool queue(struct run *r, enum item_kind kind, size_t plan,
@@ -916,7 +903,6 @@ oom:
 	run_error(r, i, SCIMSYNC_ERETRY, &e);
 }
 
-#ifdef LIBPQ_HAS_PIPELINING
 /* Send the Sync, then read every result and the Sync's. */
 static void pipeline_finish(struct run *r)
 {
@@ -949,7 +935,6 @@ static void pipeline_finish(struct run *r)
 	if (!r->lost && !PQexitPipelineMode(r->s->pg))
 		send_failed(r, r->n);
 }
-#endif
 
 /* After a failed batch: end the transaction (unless the connection is
  * gone, which ends it too). */
@@ -990,17 +975,13 @@ int pgs_run_batch(scimsync_sink *s, const struct plan *plans, size_t n,
 			return rc;
 		cache_reset(s);
 	}
-#ifdef LIBPQ_HAS_PIPELINING
 	r.pipeline = s->pipeline && PQenterPipelineMode(s->pg) == 1;
-#endif
 	send_cmd(&r, IT_BEGIN, "BEGIN");
 	for (size_t i = 0; i < n; i++)
 		send_plan(&r, i);
 	send_cmd(&r, IT_COMMIT, "COMMIT");
-#ifdef LIBPQ_HAS_PIPELINING
 	if (r.pipeline)
 		pipeline_finish(&r);
-#endif
 	if (r.code != SCIMSYNC_OK) {
 		*failed = r.failed;
 		run_cleanup(&r);

@@ -14,8 +14,9 @@
  * Users and groups are upserted (INSERT ... ON CONFLICT (key) DO UPDATE)
  * on their key columns (options key, group_key). With version_column
  * the resource's version is written too, and an update only lands on a
- * row whose version is not newer: a stale event replayed (a dead letter,
- * a redelivery after a crash) cannot undo a later change, and the same
+ * row whose version is not newer: a stale update replayed (a dead letter,
+ * a redelivery after a crash) cannot undo a later change of a row that
+ * is there (see the README for what it cannot catch), and the same
  * event twice writes the same row. user.created and group.created are
  * the exception: they upsert whatever the row holds, as a re-created
  * resource (a new SCIM id with the same externalId, say) starts again
@@ -96,52 +97,6 @@ static int set_table(char **out, const char *key, const char *v, bool empty_ok,
 	return su_opt_str(out, key, v, empty_ok, err);
 }
 
-/* "a, b,c" into a NULL-ended list (NULL when empty and empty_ok). */
-static int set_list(char ***out, const char *key, const char *v, size_t max,
-		    bool empty_ok, scimsync_err *err)
-{
-	char *copy, *tok, *save = NULL;
-	size_t n = 0;
-
-	su_free_strv(*out);
-	*out = NULL;
-	if (v == NULL || strspn(v, ", ") == strlen(v)) {
-		if (empty_ok)
-			return SCIMSYNC_OK;
-		return su_fail(err, SCIMSYNC_EFAIL, "option '%s': empty", key);
-	}
-	copy = strdup(v);
-	/* At most one name per two characters ("a,b"), and the NULL. */
-	*out = calloc(strlen(v) / 2 + 2, sizeof(char *));
-	if (copy == NULL || *out == NULL) {
-		free(copy);
-		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
-	}
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
-	     tok = strtok_r(NULL, ", ", &save)) {
-		if (n == max) {
-			free(copy);
-			return su_fail(err, SCIMSYNC_EFAIL,
-				       "option '%s': more than %zu columns",
-				       key, max);
-		}
-		if (((*out)[n++] = strdup(tok)) == NULL) {
-			free(copy);
-			return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
-		}
-	}
-	free(copy);
-	return SCIMSYNC_OK;
-}
-
-static bool in_list(char *const *l, const char *name)
-{
-	for (size_t i = 0; l != NULL && name != NULL && l[i] != NULL; i++)
-		if (strcmp(l[i], name) == 0)
-			return true;
-	return false;
-}
-
 static int set_option(scimsync_sink *s, const char *k, const char *v,
 		      scimsync_err *err)
 {
@@ -164,13 +119,14 @@ static int set_option(scimsync_sink *s, const char *k, const char *v,
 	if (strcmp(k, "roles_table") == 0)
 		return set_table(&s->roles_table, k, v, true, err);
 	if (strcmp(k, "key") == 0)
-		return set_list(&s->key, k, v, KEY_MAX, false, err);
+		return su_opt_list(&s->key, k, v, KEY_MAX, false, NULL, err);
 	if (strcmp(k, "group_key") == 0)
-		return set_list(&s->group_key, k, v, KEY_MAX, false, err);
+		return su_opt_list(&s->group_key, k, v, KEY_MAX, false, NULL,
+				   err);
 	if (strcmp(k, "version_column") == 0)
 		return su_opt_str(&s->version_column, k, v, true, err);
 	if (strcmp(k, "managed_columns") == 0)
-		return set_list(&s->managed, k, v, 1000, true, err);
+		return su_opt_list(&s->managed, k, v, 1000, true, NULL, err);
 	if (strcmp(k, "delete") == 0) {
 		if (v != NULL && strcmp(v, "delete") == 0)
 			s->del = DEL_DELETE;
@@ -212,10 +168,11 @@ static int set_defaults(scimsync_sink *s, scimsync_err *err)
 		rc = su_opt_str(&s->roles_table, "roles_table",
 				"scim_user_roles", false, err);
 	if (rc == SCIMSYNC_OK && s->key == NULL)
-		rc = set_list(&s->key, "key", "scim_id", KEY_MAX, false, err);
+		rc = su_opt_list(&s->key, "key", "scim_id", KEY_MAX, false,
+				 NULL, err);
 	if (rc == SCIMSYNC_OK && s->group_key == NULL)
-		rc = set_list(&s->group_key, "group_key", "scim_id", KEY_MAX,
-			      false, err);
+		rc = su_opt_list(&s->group_key, "group_key", "scim_id", KEY_MAX,
+				 false, NULL, err);
 	if (rc == SCIMSYNC_OK && s->version_column == NULL)
 		rc = su_opt_str(&s->version_column, "version_column",
 				"scim_version", false, err);
@@ -270,17 +227,17 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 		return rc;
 	if ((rc = set_defaults(s, err)) != SCIMSYNC_OK)
 		return rc;
-	if (in_list(s->key, s->version_column) ||
-	    in_list(s->group_key, s->version_column))
+	if (su_strv_has(s->key, s->version_column) ||
+	    su_strv_has(s->group_key, s->version_column))
 		return su_fail(err, SCIMSYNC_EFAIL,
 			       "option 'version_column': %s is a key column",
 			       s->version_column);
-	if (in_list(s->key, s->role_column))
+	if (su_strv_has(s->key, s->role_column))
 		return su_fail(err, SCIMSYNC_EFAIL,
 			       "option 'role_column': %s is a key column",
 			       s->role_column);
 	if (s->del == DEL_MARK &&
-	    (in_list(s->key, s->deleted_column) ||
+	    (su_strv_has(s->key, s->deleted_column) ||
 	     (s->version_column != NULL &&
 	      strcmp(s->version_column, s->deleted_column) == 0)))
 		return su_fail(err, SCIMSYNC_EFAIL,
@@ -590,9 +547,7 @@ static int pg_sink_open(scimsync_sink **out, const scimsync_host *host,
 	s->host = host;
 	s->connect_timeout_ms = 5000;
 	s->statement_timeout_ms = 10000;
-#ifdef LIBPQ_HAS_PIPELINING
 	s->pipeline = true;
-#endif
 	s->del = DEL_DELETE;
 	for (o = options; o != NULL && o->key != NULL && rc == SCIMSYNC_OK; o++)
 		rc = set_option(s, o->key, o->value, err);
@@ -602,12 +557,6 @@ static int pg_sink_open(scimsync_sink **out, const scimsync_host *host,
 		pg_sink_close(s);
 		return rc;
 	}
-#ifndef LIBPQ_HAS_PIPELINING
-	if (s->pipeline)
-		LOG(s, SCIMSYNC_LOG_WARN,
-		    "option 'pipeline': this libpq has no pipeline mode");
-	s->pipeline = false;
-#endif
 	LOG(s, SCIMSYNC_LOG_INFO,
 	    "users into %s by %s%s, groups %s%s, roles %s%s; versions %s%s; "
 	    "delete: %s%s%s",

@@ -67,7 +67,6 @@ struct plan {
 /* A prepared statement on the current connection. */
 struct stmt {
 	bool used;
-	bool ready; /* prepared (else: Parse sent, answer pending) */
 	uint64_t hash;
 	char *sig; /* what it does: kind, table, columns */
 	char name[16];

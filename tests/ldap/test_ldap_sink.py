@@ -1026,6 +1026,8 @@ user:
         s = self.slapds["ldap"]
         for opts, text in (
                 ({"url": s.url, "bogus": "1"}, "unknown option 'bogus'"),
+                ({"url": s.url, "managed_attrs": "title mail title"},
+                 "option 'managed_attrs': 'title' is listed twice"),
                 ({"url": "http://x"}, "option 'url'"),
                 ({"url": s.url, "bind_dn": ROOTDN},
                  "needs 'bind_password_file'"),

@@ -794,6 +794,8 @@ class ErrorsTest(PgTestCase):
                 ({"delete": "purge"}, "option 'delete'"),
                 ({"key": "scim_version"}, "is a key column"),
                 ({"users_table": "a..b"}, "not a table name"),
+                ({"managed_columns": "email, title, email"},
+                 "option 'managed_columns': 'email' is listed twice"),
                 ({"statement_timeout_ms": "-1"},
                  "option 'statement_timeout_ms'")):
             wd = tempfile.mkdtemp(prefix="scimsync-pg-bad-")

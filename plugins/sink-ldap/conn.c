@@ -367,38 +367,32 @@ static bool pf_wants(const scimsync_event *ev)
 		strncmp(ev->type, "role.", 5) == 0);
 }
 
-/* The markers of the users that exactly one event of evs is about: an
- * entry an earlier event of the batch may change must be read after it. */
+/* The markers of the users the events of evs are about, each once. Only
+ * the first event to look a user up gets the batch's answer (pf_find,
+ * lds_prefetch_absent): an entry an earlier event of the batch may have
+ * changed is read again. */
 static int pf_markers(scimsync_sink *s, const scimsync_event *const *evs,
 		      size_t n)
 {
-	size_t i, k = 0;
+	size_t i, k;
 
 	if ((s->pf.v = calloc(n, sizeof(*s->pf.v))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (!pf_wants(evs[i]))
 			continue;
-		if ((s->pf.v[k].marker = lds_cat(
+		if ((s->pf.v[s->pf.n].marker = lds_cat(
 			     MARKER_PREFIX, evs[i]->resource_id, NULL)) == NULL)
 			return -1;
-		k++;
+		s->pf.n++;
 	}
-	s->pf.n = k;
-	qsort(s->pf.v, k, sizeof(*s->pf.v), pf_cmp);
-	/* Drop every marker that comes twice (both copies). */
-	for (i = k = 0; i < s->pf.n;) {
-		size_t j = i + 1;
-
-		while (j < s->pf.n &&
-		       strcasecmp(s->pf.v[j].marker, s->pf.v[i].marker) == 0)
-			j++;
-		if (j - i == 1)
-			s->pf.v[k++] = s->pf.v[i];
+	qsort(s->pf.v, s->pf.n, sizeof(*s->pf.v), pf_cmp);
+	for (i = k = 0; i < s->pf.n; i++) {
+		if (k > 0 &&
+		    strcasecmp(s->pf.v[i].marker, s->pf.v[k - 1].marker) == 0)
+			free(s->pf.v[i].marker);
 		else
-			while (i < j)
-				free(s->pf.v[i++].marker);
-		i = j;
+			s->pf.v[k++] = s->pf.v[i];
 	}
 	s->pf.n = k;
 	return 0;
@@ -468,21 +462,20 @@ static void pf_take(scimsync_sink *s, LDAPMessage *res)
 /* Read, in one subtree search per base, the entries of the users the
  * events of a batch are about, for lds_find_user to answer from. A
  * failure only means each event searches for itself, as without. The
- * entries are read with every user attribute and the ones the events
- * look at that "*" does not return (operational ones, such as
- * pwdAccountLockedTime). */
+ * entries are read with s->pf_attrs: every user attribute, and those the
+ * events look at that "*" does not return (operational ones, such as
+ * pwdAccountLockedTime, or a managed pwdPolicySubentry). */
 void lds_prefetch(scimsync_sink *s, const scimsync_event *const *evs, size_t n)
 {
 	char *one[2] = {s->base, NULL};
 	char **bases = s->base != NULL ? one : s->contexts;
-	char *attrs[] = {(char *)"*", s->id_attr, s->deact_attr, NULL};
 	char *filter = NULL;
 	size_t nb = 0, i;
 	int lrc;
 
 	lds_prefetch_clear(s);
-	if (n < 2 || pf_markers(s, evs, n) != 0 || s->pf.n < 2 ||
-	    (filter = pf_filter(s)) == NULL)
+	if (n < 2 || s->pf_attrs == NULL || pf_markers(s, evs, n) != 0 ||
+	    s->pf.n < 2 || (filter = pf_filter(s)) == NULL)
 		goto fail;
 	while (bases != NULL && bases[nb] != NULL)
 		nb++;
@@ -492,8 +485,8 @@ void lds_prefetch(scimsync_sink *s, const scimsync_event *const *evs, size_t n)
 		LDAPMessage *res = NULL;
 
 		lrc = ldap_search_ext_s(s->ld, bases[i], LDAP_SCOPE_SUBTREE,
-					filter, attrs, 0, NULL, NULL, &s->tv,
-					(int)(2 * s->pf.n), &res);
+					filter, s->pf_attrs, 0, NULL, NULL,
+					&s->tv, (int)(2 * s->pf.n), &res);
 		if (lrc == LDAP_NO_SUCH_OBJECT && s->base == NULL) {
 			ldap_msgfree(res);
 			continue;
@@ -518,9 +511,9 @@ bool lds_prefetch_absent(scimsync_sink *s, const char *marker)
 {
 	struct prefetched *p = pf_lookup(s, marker);
 
-	if (p == NULL || p->ambiguous || p->e != NULL)
+	if (p == NULL || p->ambiguous || p->used || p->e != NULL)
 		return false;
-	p->ambiguous = true;
+	p->used = true;
 	return true;
 }
 
@@ -531,8 +524,10 @@ static int pf_find(scimsync_sink *s, const struct view *v, struct found *f)
 	struct prefetched *p = pf_lookup(s, v->marker);
 	char *dn;
 
-	if (p == NULL || p->ambiguous)
+	if (p == NULL || p->ambiguous || p->used)
 		return 0;
+	/* Once used, forgotten: the event may change the entry. */
+	p->used = true;
 	if (p->e == NULL)
 		return 1;
 	if ((dn = ldap_get_dn(s->ld, p->e)) == NULL ||
@@ -542,8 +537,6 @@ static int pf_find(scimsync_sink *s, const struct view *v, struct found *f)
 	}
 	ldap_memfree(dn);
 	f->e = p->e;
-	/* Once used, forgotten: the event may change the entry. */
-	p->ambiguous = true;
 	return 1;
 }
 

@@ -315,6 +315,24 @@ static int check_options(scimsync_sink *s, scimsync_err *err)
 	return SCIMSYNC_OK;
 }
 
+/* What a batch's one search reads (lds_prefetch): "*", and the
+ * attributes the sink compares that "*" may leave out. */
+static int set_pf_attrs(scimsync_sink *s, scimsync_err *err)
+{
+	size_t n = 0, k = 0;
+
+	while (s->managed != NULL && s->managed[n] != NULL)
+		n++;
+	if ((s->pf_attrs = calloc(n + 4, sizeof(char *))) == NULL)
+		return su_fail(err, SCIMSYNC_ERETRY, "out of memory");
+	s->pf_attrs[k++] = (char *)"*";
+	s->pf_attrs[k++] = s->id_attr;
+	s->pf_attrs[k++] = s->deact_attr;
+	for (size_t i = 0; i < n; i++)
+		s->pf_attrs[k++] = s->managed[i];
+	return SCIMSYNC_OK;
+}
+
 /* ---- the ABI ---- */
 
 static int ldap_sink_open(scimsync_sink **out, const scimsync_host *host,
@@ -335,6 +353,8 @@ static int ldap_sink_open(scimsync_sink **out, const scimsync_host *host,
 		rc = set_option(s, o->key, o->value, err);
 	if (rc == SCIMSYNC_OK)
 		rc = check_options(s, err);
+	if (rc == SCIMSYNC_OK)
+		rc = set_pf_attrs(s, err);
 	if (rc != SCIMSYNC_OK) {
 		ldap_sink_close(s);
 		return rc;
@@ -375,6 +395,7 @@ static void ldap_sink_close(scimsync_sink *s)
 	free(s->deact_to);
 	free(s->deact_attr);
 	free(s->deact_value);
+	free(s->pf_attrs); /* its strings are the options' */
 	su_free_strv(s->managed);
 	su_free_strv(s->contexts);
 	free(s);
@@ -457,7 +478,12 @@ static size_t add_run(scimsync_sink *s, const scimsync_event *const *evs,
 		} else if (s->ld != NULL) {
 			LDAPMessage *res = NULL;
 
-			ldap_result(s->ld, id[j], LDAP_MSG_ALL, &s->tv, &res);
+			/* Read, so that no answer stays queued on the
+			 * connection; one that does not come in time costs
+			 * the connection. */
+			if (ldap_result(s->ld, id[j], LDAP_MSG_ALL, &s->tv,
+					&res) <= 0)
+				lds_conn_drop(s);
 			ldap_msgfree(res);
 		}
 		lds_view_free(&v[j]);
@@ -485,7 +511,9 @@ static int ldap_sink_apply_many(scimsync_sink *s,
 			i += run;
 			if (rc != SCIMSYNC_OK)
 				break;
-			if (run > 0)
+			/* A full window: the next may be a new user too.
+			 * Else evs[i] is one add_run cannot take. */
+			if (run == PIPELINE_MAX || i == n)
 				continue;
 			if ((rc = ldap_sink_apply(s, evs[i], err)) !=
 			    SCIMSYNC_OK)

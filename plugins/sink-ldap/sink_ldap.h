@@ -39,6 +39,7 @@ struct prefetched {
 	char *marker;	/* MARKER_PREFIX id */
 	LDAPMessage *e; /* the entry, in one of res; NULL: there is none */
 	bool ambiguous; /* several entries: left to lds_find_user */
+	bool used;	/* answered once: the event may change the entry */
 };
 struct prefetch {
 	LDAPMessage **res; /* one search result per base; owns the entries */
@@ -72,6 +73,9 @@ struct scimsync_sink {
 	char *deact_attr;
 	char *deact_value;
 	char **managed; /* attributes removed when not rendered; NULL-ended */
+	/* What a batch's search reads: "*" and the attributes above that it
+	 * may not return (operational ones); the strings are borrowed. */
+	char **pf_attrs;
 
 	/* connection */
 	LDAP *ld;

@@ -225,6 +225,8 @@ static int handle_sinks(admin_req *ar, htp_method m, char seg[6][128], int nseg)
 		return fail(ar, 404, "%s", "no such endpoint");
 	if (m != htp_method_POST)
 		return fail(ar, 405, "%s", "replay and resync take POST");
+	if (dispatch_sink_takes(d, seg[1], NULL) < 0)
+		return fail(ar, 404, "no such sink: %s", seg[1]);
 	if ((body = body_object(ar)) == NULL)
 		return 0;
 	if (strcmp(seg[2], "replay") == 0) {
@@ -248,10 +250,7 @@ static int handle_sinks(admin_req *ar, htp_method m, char seg[6][128], int nseg)
 			json_is_true(force), &stale, ar->err, sizeof(ar->err));
 		json_decref(body);
 		if (n < 0)
-			return finish(ar,
-				      strncmp(ar->err, "no such", 7) == 0 ? 404
-									  : 503,
-				      NULL);
+			return finish(ar, 503, NULL);
 		return finish(
 			ar, 200,
 			json_pack("{s:i,s:i}", "replayed", n, "stale", stale));
@@ -267,14 +266,19 @@ static int handle_sinks(admin_req *ar, htp_method m, char seg[6][128], int nseg)
 				    "give {\"tenant\": \"NAME\"} to export");
 		}
 		snprintf(ar->tenant, sizeof(ar->tenant), "%s", tenant);
+		if (dispatch_sink_takes(d, seg[1], tenant) != 1) {
+			json_decref(body);
+			snprintf(ar->err, sizeof(ar->err),
+				 "sink %s does not take tenant %s (see its "
+				 "tenants: in the config)",
+				 seg[1], ar->tenant);
+			return finish(ar, 400, NULL);
+		}
 		n = dispatch_resync(d, seg[1], tenant, ar->err,
 				    sizeof(ar->err));
 		json_decref(body);
 		if (n < 0)
-			return finish(ar,
-				      strncmp(ar->err, "no such", 7) == 0 ? 404
-									  : 503,
-				      NULL);
+			return finish(ar, 503, NULL);
 		return finish(ar, 200, json_pack("{s:i}", "events", n));
 	}
 }

@@ -56,6 +56,10 @@ struct dispatch_set {
 	sink_rt *sinks;
 	pthread_mutex_t admin_mu; /* admin_reader */
 	scimsync_store_conn *admin_reader;
+	/* dispatch_prune's last pass (main thread only): nothing to do
+	 * while the slowest cursor stays there and that pass emptied it. */
+	int64_t pruned_upto;
+	bool prune_more;
 };
 
 static int64_t wall_ms(void)
@@ -179,7 +183,8 @@ static void prepare(sink_rt *s, prepared *pe, int64_t seq, const char *json,
 	tenant = json_string_value(json_object_get(pe->ev, "tenant"));
 	type = json_string_value(json_object_get(pe->ev, "type"));
 	only = str_or_null(pe->ev, "only_sink");
-	if (pe->ev == NULL || tenant == NULL || type == NULL) {
+	if (pe->ev == NULL || tenant == NULL || type == NULL ||
+	    !json_is_string(json_object_get(pe->ev, "resource_type"))) {
 		snprintf(pe->fail, sizeof(pe->fail),
 			 "outbox event %" PRId64 " is unreadable", seq);
 		return;
@@ -342,9 +347,17 @@ static bool dead_letter(sink_rt *s, const prepared *pe, const char *reason)
 		"letter: %s",
 		pe->seq, pe->abi.type ? pe->abi.type : "?", reason);
 	set_error(s, reason);
-	while (writer_run_sync(s->set->srv->writer, dead_fn, &a) != 0)
+	while (writer_run_sync(s->set->srv->writer, dead_fn, &a) != 0) {
+		/* The event stays where it is until the store takes it: the
+		 * sink is held up, and says why. */
+		log_msg(LOG_ERR, s->conf->name,
+			"event %" PRId64 ": the store refused the dead letter; "
+			"trying again in 1 s",
+			pe->seq);
+		set_error(s, "the store refused a dead letter");
 		if (wait_ms(s, 1000, false))
 			return false;
+	}
 	pthread_mutex_lock(&s->mu);
 	s->failed++;
 	s->cursor = pe->seq;
@@ -405,10 +418,13 @@ static bool deliver(sink_rt *s, batch *b)
 				n++;
 			}
 			rc = pl->apply_many(s->state, evs, n, &done, &err);
-			if (done > n)
+			/* A plugin that reports an error with every event
+			 * done has broken the ABI's rule: the error is the
+			 * last event's, so that one is retried or kept. */
+			if (rc == SCIMSYNC_OK || done > n)
 				done = n;
-			if (rc == SCIMSYNC_OK)
-				done = n;
+			if (rc != SCIMSYNC_OK && done == n)
+				done = n - 1;
 		} else {
 			rc = pl->apply(s->state, &pe->abi, &err);
 			done = rc == SCIMSYNC_OK ? 1 : 0;
@@ -503,9 +519,12 @@ static void *sink_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	stored = s->cursor;
 	pthread_mutex_unlock(&s->mu);
+	/* One batch array for the thread's life: prepared_clear leaves
+	 * each entry as calloc did. */
+	size_t cap = (size_t)s->conf->batch;
+	batch b = {calloc(cap, sizeof(prepared)), 0};
+
 	for (;;) {
-		size_t cap = (size_t)s->conf->batch;
-		batch b = {calloc(cap, sizeof(prepared)), 0};
 		void *ctx[2] = {s, &b};
 		scimsync_err err = {0};
 		int64_t cursor;
@@ -531,7 +550,6 @@ static void *sink_main(void *arg)
 		}
 		for (size_t i = 0; i < b.n; i++)
 			prepared_clear(&b.v[i]);
-		free(b.v);
 		pthread_mutex_lock(&s->mu);
 		cursor = s->cursor;
 		pthread_mutex_unlock(&s->mu);
@@ -539,6 +557,7 @@ static void *sink_main(void *arg)
 		 * every CURSOR_EVERY_MS while busy: each store is a commit,
 		 * and a crash then repeats at most that much (same keys). */
 		more = rc == SCIMSYNC_OK && b.n == cap;
+		b.n = 0;
 		if (cursor != stored &&
 		    (!more || !ok ||
 		     wall_ms() - stored_at >= CURSOR_EVERY_MS) &&
@@ -557,6 +576,7 @@ static void *sink_main(void *arg)
 		if (wait_ms(s, rc == SCIMSYNC_OK ? 1000 : 500, true))
 			break;
 	}
+	free(b.v);
 	pthread_mutex_lock(&s->mu);
 	s->status = "stopped";
 	pthread_mutex_unlock(&s->mu);
@@ -730,8 +750,14 @@ void dispatch_prune(dispatch_set *d, int max)
 			a.upto = d->sinks[i].cursor;
 		pthread_mutex_unlock(&d->sinks[i].mu);
 	}
-	if (a.upto > 0 && writer_run_sync(d->srv->writer, prune_fn, &a) == 0 &&
-	    a.deleted > 0)
+	/* An idle server would otherwise commit every few seconds. */
+	if (a.upto <= 0 || (a.upto == d->pruned_upto && !d->prune_more))
+		return;
+	if (writer_run_sync(d->srv->writer, prune_fn, &a) != 0)
+		return;
+	d->pruned_upto = a.upto;
+	d->prune_more = a.deleted >= max;
+	if (a.deleted > 0)
 		log_msg(LOG_DEBUG, "sink", "pruned %d delivered events",
 			a.deleted);
 }
@@ -751,6 +777,15 @@ static sink_rt *find(dispatch_set *d, const char *name)
 		if (strcmp(d->sinks[i].conf->name, name) == 0)
 			return &d->sinks[i];
 	return NULL;
+}
+
+int dispatch_sink_takes(dispatch_set *d, const char *name, const char *tenant)
+{
+	sink_rt *s = find(d, name);
+
+	if (s == NULL)
+		return -1;
+	return tenant == NULL || tenant_allowed(s->conf, tenant);
 }
 
 static json_t *sink_json(dispatch_set *d, sink_rt *s)
@@ -1097,8 +1132,9 @@ int dispatch_resync(dispatch_set *d, const char *name, const char *tenant,
 	json_t *r;
 	int rc, total = 0;
 
-	if (find(d, name) == NULL) {
-		snprintf(errbuf, errlen, "no such sink: %s", name);
+	if (dispatch_sink_takes(d, name, tenant) != 1) {
+		snprintf(errbuf, errlen, "sink %s does not take tenant %s",
+			 name, tenant);
 		rc = -1;
 		goto out;
 	}

@@ -52,6 +52,10 @@ json_t *dispatch_status(dispatch_set *d);
  * there is no such sink. */
 json_t *dispatch_sink_show(dispatch_set *d, const char *name);
 
+/* Is there a sink of that name (-1: no), and does it take tenant's
+ * events (1; 0: its tenants list leaves tenant out; tenant NULL: 1)? */
+int dispatch_sink_takes(dispatch_set *d, const char *name, const char *tenant);
+
 /* Put sink's dead letter seq (0: every one) back into the outbox for that
  * sink only, and forget it. A stale one (its resource deleted since, or
  * changed since when the event carries its state) stays a dead letter

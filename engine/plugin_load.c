@@ -304,7 +304,7 @@ int plugin_load_store(const scimsync_store_plugin **out, void **handle_out,
 		      const char *name_or_path, const char *plugin_dir,
 		      char *errbuf, size_t errlen)
 {
-	const scimsync_plugin_header *h;
+	const scimsync_plugin_header *h = NULL;
 	int rc;
 
 	rc = plugin_load_kind(&h, handle_out, &store_kind, name_or_path,
@@ -318,7 +318,7 @@ int plugin_load_sink(const scimsync_sink_plugin **out, void **handle_out,
 		     const char *name_or_path, const char *plugin_dir,
 		     char *errbuf, size_t errlen)
 {
-	const scimsync_plugin_header *h;
+	const scimsync_plugin_header *h = NULL;
 	int rc;
 
 	rc = plugin_load_kind(&h, handle_out, &sink_kind, name_or_path,

@@ -85,9 +85,10 @@ static json_t *member_ids(const scimsync_store_plugin *p,
 	return out;
 }
 
-/* The ids of list (strings or {"value": id}) not in not_in (strings),
- * each once, in list's order: a new array. Linear: the ids seen are the
- * keys of a hash (a group may have 100,000 members). */
+/* The ids of list (strings or {"value": id}; NULL: none) not in not_in
+ * (strings; NULL: none), each once, in list's order: a new array.
+ * Linear: the ids seen are the keys of a hash (a group may have 100,000
+ * members). */
 static json_t *ids_minus(const json_t *list, const json_t *not_in)
 {
 	json_t *out = json_array(), *seen = json_object(), *v;
@@ -561,13 +562,10 @@ static int op_create(scim_op *op, const scimsync_store_plugin *p,
 			false) < 0)
 		return -1;
 	if (tracking(op)) {
-		json_t *none = json_array();
-
 		op->change.kind = SCIM_CHANGE_CREATE;
 		op->change.after = json_incref(op->body);
 		if (op->members)
-			op->change.added = ids_minus(op->members, none);
-		json_decref(none);
+			op->change.added = ids_minus(op->members, NULL);
 	}
 	op->status = 201;
 	return 0;
@@ -620,13 +618,11 @@ static int op_replace(scim_op *op, const scimsync_store_plugin *p,
 		op->change.before = json_incref(old);
 		op->change.after = json_incref(res);
 		if (old_ids) {
-			json_t *none = json_array();
-			json_t *now = ids_minus(members, none);
+			json_t *now = ids_minus(members, NULL);
 
 			op->change.added = ids_minus(now, old_ids);
 			op->change.removed = ids_minus(old_ids, now);
 			json_decref(now);
-			json_decref(none);
 		}
 	}
 out:
@@ -688,9 +684,7 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 	if (tracking(op) && members_changed) {
 		/* Which of the ids this PATCH touches are members before and
 		 * after: the difference is what it added and removed. */
-		json_t *none = json_array();
-
-		touched = ids_minus(adds ? adds : none, none);
+		touched = ids_minus(adds, NULL);
 		json_array_extend(touched, delta.remove);
 		if (delta.remove_all) {
 			json_t *all =
@@ -699,7 +693,6 @@ static int op_patch(scim_op *op, const scimsync_store_plugin *p,
 			json_array_extend(touched, all);
 			json_decref(all);
 		}
-		json_decref(none);
 		was = member_ids(p, c, op->tenant, op->id, touched);
 	}
 	if (write_resource(op, p, c, res, op->id, version + 1, created, 0, NULL,

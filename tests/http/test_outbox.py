@@ -411,6 +411,33 @@ class DeadLetterTest(SinkDaemonTest):
                                          {"tenant": "NO"}).status, 400)
 
 
+class PickySinkTest(SinkDaemonTest):
+    """A sink that takes only some tenants: a re-sync of another one is
+    refused, not queued and skipped."""
+    sink_extra = """\
+  picky:
+    plugin: %(so)s
+    tenants: [nobody-here]
+    options:
+      path: %(wd)s/picky.jsonl
+"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sink_extra = cls.sink_extra.replace("%(so)s", example_sink())
+        super(PickySinkTest, cls).setUpClass()
+
+    def test_resync_of_a_tenant_the_sink_does_not_take(self):
+        t, c = self.new_tenant()
+        r = self.admin.post("/sinks/picky/resync", {"tenant": t})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("does not take tenant", r.body.decode(), r)
+        self.assertEqual(self.admin.post("/sinks/events/resync",
+                                         {"tenant": t}).status, 200)
+        self.assertEqual(self.admin.post("/sinks/nope/resync",
+                                         {"tenant": t}).status, 404)
+
+
 class StaleReplayTest(SinkDaemonTest):
     """Replaying a dead letter must not take a target back in time: an
     update whose user has changed since, or anything about a user deleted

@@ -1054,17 +1054,13 @@ static json_t *resync_event(const char *sink, const char *tenant,
 			    const char *type, const char *rtype,
 			    const json_t *res, json_t *extra)
 {
-	unsigned char b[12];
-	char key[40];
+	char key[44];
 	const char *v = json_string_value(
 		json_object_get(json_object_get(res, "meta"), "version"));
 	json_t *ev;
 
-	RAND_bytes(b, sizeof(b));
-	snprintf(key, sizeof(key),
-		 "resync-%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11]);
+	memcpy(key, "resync-", 7);
+	scim_new_uuid(key + 7);
 	while (v && *v && (*v < '0' || *v > '9'))
 		v++;
 	ev = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:s}", "key", key, "type",

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "event.h"
 #include "mapping.h"
 #include "outbox.h"
@@ -40,29 +38,6 @@ typedef struct emit_ctx {
 	scim_error *err;
 } emit_ctx;
 
-static void new_key(char out[37])
-{
-	unsigned char b[16];
-	static const char hex[] = "0123456789abcdef";
-	int o = 0;
-
-	if (RAND_bytes(b, sizeof(b)) != 1) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		memcpy(b, &ts, sizeof(b) < sizeof(ts) ? sizeof(b) : sizeof(ts));
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 static int64_t version_of(const json_t *res)
 {
 	const char *v = json_string_value(
@@ -82,7 +57,7 @@ static int emit(emit_ctx *x, const char *type, const char *rtype,
 	json_t *ev;
 	int rc;
 
-	new_key(key);
+	scim_new_uuid(key);
 	ev = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:I}", "key", key, "type",
 		       type, "tenant", x->tenant, "time_ms",
 		       (json_int_t)x->now_ms, "resource_type", rtype,

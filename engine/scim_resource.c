@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "log.h"
 #include "patch.h"
 #include "scim_render.h"
@@ -124,21 +122,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void new_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		abort(); /* no randomness: nothing safe to do */
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static int store_type(const scim_restype *rt)
@@ -542,7 +525,7 @@ int scim_op_prepare(scim_op *op)
 	if (op->rt->id == SCIM_RT_GROUP &&
 	    members_extract(&op->members, res, op, NULL) < 0)
 		return -1;
-	new_uuid(id);
+	scim_new_uuid(id);
 	op->text = finalize(op, res, id, 1, NULL);
 	if (op->text == NULL)
 		return -1;

@@ -1,6 +1,9 @@
 /* strutil.c - small string and time helpers shared by the engine. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "strutil.h"
 
@@ -318,4 +321,19 @@ int scim_time_parse(const char *s, int64_t *unix_ms_out)
 	t -= (int64_t)sign * (oh * 60 + om) * 60000;
 	*unix_ms_out = t;
 	return 0;
+}
+
+void scim_new_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		abort(); /* no randomness: nothing safe to do */
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }

@@ -51,4 +51,8 @@ int scim_time_format(char out[static 32], int64_t unix_ms);
  * *unix_ms_out and returns 0; returns -1 if s is not such a timestamp. */
 int scim_time_parse(const char *s, int64_t *unix_ms_out);
 
+/* A random (version 4) UUID, lower-case, into out. Aborts when the
+ * system has no randomness: an id that could repeat is worse. */
+void scim_new_uuid(char out[37]);
+
 #endif

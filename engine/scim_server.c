@@ -1142,7 +1142,9 @@ static evhtp_res async_req_gone(evhtp_request_t *req, void *arg)
 		free(a->rctx);
 	}
 	a->rctx = NULL;
-	atomic_fetch_sub(&a->srv->inflight, 1);
+	/* Still in flight: the write goes on, and async_resume ends it
+	 * (shutdown waits for that, else a and its resume event would be
+	 * left behind on a stopped worker). */
 	return EVHTP_RES_OK;
 }
 
@@ -1188,6 +1190,7 @@ static void async_resume(evutil_socket_t fd, short what, void *arg)
 		evhtp_request_resume(req);
 	} else {
 		a->finish(NULL, a->run_rc, a->committed, a->arg);
+		atomic_fetch_sub(&a->srv->inflight, 1); /* see async_req_gone */
 	}
 	event_free(a->resume);
 	free(a);
